@@ -1,0 +1,78 @@
+// What each layer costs in one training step: forward and backward multiply-accumulates,
+// memory-bound element counts, parameters and buffers, and the bytes training keeps in memory.
+//
+// Conventions (docs/costs.md has the full table):
+// - All counts here are per batch at Graph::batch; per sample is per batch / batch.
+// - `macs_fwd` counts the multiply-accumulates of convolutions and matrix products only, bias
+//   adds excluded: the convention of torchvision's published GFLOPS.
+// - Backward MACs split into the input gradient (computed only when the layer's input depends on
+//   a trainable parameter: a layer fed only by the graph input computes none) and the weight
+//   gradient (computed only for trainable weights).
+// - A node whose outputs fold to constants (shape plumbing) is kind `shape` and costs nothing.
+// - An unmodelled op, or a modelled op whose shapes are unknown, is never a silent zero: it is
+//   listed with `modelled == false` and the reason.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "analyzer/core/checked_math.h"
+#include "analyzer/core/ir.h"
+
+namespace joulecast {
+
+/// Work counted for one layer or summed over many, per batch.
+struct Work {
+  Count macs_fwd;         ///< Forward multiply-accumulates (conv and matrix products).
+  Count macs_bwd_input;   ///< Backward MACs for the gradient w.r.t. the layer's input.
+  Count macs_bwd_weight;  ///< Backward MACs for the gradient w.r.t. its weights.
+  Count elements_fwd;     ///< Output elements the forward writes (memory-bound work).
+  Count elements_bwd;     ///< Gradient elements the backward writes (inputs and weights).
+  Count saved_bytes;      ///< Activation bytes kept from forward for backward.
+
+  Work& operator+=(const Work& o);
+  /// True if any counter overflowed 64 bits.
+  bool overflowed() const;
+};
+
+struct LayerCost {
+  int node = -1;  ///< Index into Graph::nodes.
+  Kind kind = Kind::other;
+  bool modelled = true;
+  std::string why_unmodelled;  ///< Set when !modelled: "op not modelled", "shape unknown".
+  Work work;                   ///< Per batch.
+  Count params;                ///< Trainable parameters first consumed by this node.
+  Count buffers;               ///< Non-trained stored values (BatchNorm running stats).
+};
+
+struct KindTotals {
+  int layers = 0;  ///< Nodes of this kind.
+  Work work;
+  Count params;
+  Count buffers;
+};
+
+struct ModelCost {
+  int64_t batch = 1;               ///< Batch the per-batch counts are for.
+  std::vector<LayerCost> layers;   ///< One per node, in graph order.
+  std::array<KindTotals, kNumKinds> by_kind;  ///< Indexed by static_cast<int>(Kind).
+  Work total;                      ///< Per batch, all layers.
+  Count params;                    ///< Trainable parameters, each counted once.
+  Count buffers;                   ///< Buffers, each counted once.
+  Count param_bytes;               ///< Storage of the trainable parameters.
+  Count buffer_bytes;              ///< Storage of the buffers.
+  Count grad_bytes;                ///< Gradients: one per parameter.
+  Count adam_state_bytes;          ///< Adam's two moments per parameter.
+  Count sgd_momentum_bytes;        ///< SGD with momentum: one buffer per parameter.
+  std::vector<int> unmodelled;     ///< Indices into `layers` of unmodelled nodes.
+
+  /// Per-sample value of a per-batch count (exact for layers linear in the batch).
+  double PerSample(Count c) const { return static_cast<double>(c.value()) / batch; }
+};
+
+/// Counts the cost of every node of an inferred graph. Fails only on 64-bit overflow, naming the
+/// node. REQUIRES: graph finalized and shapes inferred.
+Result<ModelCost> ComputeCosts(const Graph& graph);
+
+}  // namespace joulecast

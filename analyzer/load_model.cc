@@ -1,0 +1,20 @@
+#include "analyzer/load_model.h"
+
+#include "analyzer/json/json_frontend.h"
+#include "analyzer/onnx/onnx_frontend.h"
+
+namespace joulecast {
+
+namespace {
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+Result<Graph> LoadModel(const std::string& path, const LoadOptions& options) {
+  if (EndsWith(path, ".onnx")) return LoadOnnxFile(path, options);
+  if (EndsWith(path, ".json")) return LoadJsonFile(path, options);
+  return Status::Error(path + ": unknown model format; expected a .onnx file or a .json architecture");
+}
+
+}  // namespace joulecast

@@ -1,0 +1,28 @@
+// The ONNX front end: an ONNX model file into a finalized, shape-inferred IR graph.
+//
+// Reads models as exported by torch.onnx.export, opsets 7 to 17. The file is memory-mapped and
+// its protobuf walked so that initializers' shapes are read without copying, or even touching,
+// their weight payloads: a 553 MB VGG-16 costs a few megabytes of memory. Shapes come from ONNX's
+// own shape inference (onnx::shape_inference); the IR's inference then fills in what it leaves
+// unknown and folds shape plumbing to constants. protobuf and ONNX types stay inside this
+// library.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "analyzer/core/ir.h"
+#include "analyzer/core/load_options.h"
+#include "analyzer/core/status.h"
+
+namespace joulecast {
+
+/// Loads `path`. Errors are one line naming the file and what is wrong (truncated or corrupt
+/// protobuf, dangling inputs, cycles, absurd dimensions, a batch that contradicts the model).
+Result<Graph> LoadOnnxFile(const std::string& path, const LoadOptions& options);
+
+/// The same from bytes in memory (tests, fuzzers); `source` names them in messages.
+Result<Graph> ParseOnnx(std::string_view bytes, const std::string& source,
+                        const LoadOptions& options);
+
+}  // namespace joulecast

@@ -1,0 +1,134 @@
+// Wall time of the analyzer (joulecast::LoadModel + ComputeCosts) on real and synthetic models.
+//
+// Models come from the `bench_data` target: torchvision's VGG-16 and ResNet-50 training-graph
+// exports (scripts/export_torchvision.py) and chains of Conv/Relu/Add blocks of 500 to 5,000
+// nodes (bench/make_synthetic.py), whose BigO line shows how cost grows with graph size.
+// Directories: $JOULECAST_TORCHVISION_DIR and $JOULECAST_SYNTHETIC_DIR, defaulting to where the
+// build put them. A missing file is reported as a skipped benchmark, not a crash.
+// Benchmarks report numbers; they do not pass or fail on timing. Peak memory: see peak_rss.cc.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "analyzer/core/costs.h"
+#include "analyzer/load_model.h"
+
+namespace joulecast {
+namespace {
+
+std::string DirFromEnv(const char* var, const char* fallback) {
+  const char* dir = std::getenv(var);
+  return dir && *dir ? dir : fallback;
+}
+
+// One full analysis, as `joulecast analyze` does it before printing: load, infer, cost.
+// Returns the node count, or -1 after reporting the error on `state`.
+int64_t AnalyzeOnce(benchmark::State& state, const std::string& path, const LoadOptions& opts) {
+  Result<Graph> graph = LoadModel(path, opts);
+  if (!graph.ok()) {
+    state.SkipWithError(graph.status().message().c_str());
+    return -1;
+  }
+  Result<ModelCost> cost = ComputeCosts(*graph);
+  if (!cost.ok()) {
+    state.SkipWithError(cost.status().message().c_str());
+    return -1;
+  }
+  benchmark::DoNotOptimize(cost->total.macs_fwd.value());
+  return static_cast<int64_t>(graph->nodes.size());
+}
+
+void Analyze(benchmark::State& state, const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError((path + " is missing: build the bench_data target").c_str());
+    return;
+  }
+  int64_t nodes = 0;
+  for (auto _ : state) {
+    nodes = AnalyzeOnce(state, path, LoadOptions{});
+    if (nodes < 0) return;
+  }
+  state.counters["nodes"] = static_cast<double>(nodes);
+  state.counters["file_MB"] = static_cast<double>(std::filesystem::file_size(path)) / 1e6;
+}
+
+// Costs alone, on a graph loaded once: what the front end's share of Analyze is not.
+void CostsOnly(benchmark::State& state, const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError((path + " is missing: build the bench_data target").c_str());
+    return;
+  }
+  Result<Graph> graph = LoadModel(path, LoadOptions{});
+  if (!graph.ok()) {
+    state.SkipWithError(graph.status().message().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    Result<ModelCost> cost = ComputeCosts(*graph);
+    if (!cost.ok()) {
+      state.SkipWithError(cost.status().message().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(cost->total.macs_fwd.value());
+  }
+}
+
+// range(0) is the node count of synthetic_N.onnx.
+void AnalyzeSynthetic(benchmark::State& state, const std::string& dir) {
+  const std::string path = dir + "/synthetic_" + std::to_string(state.range(0)) + ".onnx";
+  if (!std::filesystem::exists(path)) {
+    state.SkipWithError((path + " is missing: build the bench_data target").c_str());
+    return;
+  }
+  int64_t nodes = 0;
+  for (auto _ : state) {
+    nodes = AnalyzeOnce(state, path, LoadOptions{});
+    if (nodes < 0) return;
+  }
+  state.SetComplexityN(nodes);
+  state.counters["nodes"] = static_cast<double>(nodes);
+  // Seconds per node: flat across sizes when growth is linear.
+  state.counters["per_node"] = benchmark::Counter(
+      static_cast<double>(nodes),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+}  // namespace
+}  // namespace joulecast
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+
+  const std::string tv =
+      joulecast::DirFromEnv("JOULECAST_TORCHVISION_DIR", JOULECAST_DEFAULT_TORCHVISION_DIR);
+  const std::string synthetic =
+      joulecast::DirFromEnv("JOULECAST_SYNTHETIC_DIR", JOULECAST_DEFAULT_SYNTHETIC_DIR);
+
+  for (const char* model : {"vgg16", "resnet50"}) {
+    const std::string path = tv + "/" + model + ".onnx";
+    benchmark::RegisterBenchmark((std::string("Analyze/") + model).c_str(), joulecast::Analyze,
+                                 path)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string("CostsOnly/") + model).c_str(),
+                                 joulecast::CostsOnly, path)
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
+  }
+  benchmark::RegisterBenchmark("AnalyzeSynthetic", joulecast::AnalyzeSynthetic, synthetic)
+      ->Arg(500)
+      ->Arg(1000)
+      ->Arg(2000)
+      ->Arg(5000)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime()
+      ->Complexity(benchmark::oN);
+
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
