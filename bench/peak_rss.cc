@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "analyzer/core/costs.h"
 #include "analyzer/load_model.h"
 
@@ -60,11 +62,16 @@ int main(int argc, char** argv) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
           .count();
 
-  std::printf(
-      "{\"model\": \"%s\", \"nodes\": %zu, \"params\": %lld, \"macs\": %.0f, "
-      "\"unmodelled\": %zu, \"wall_ms\": %.3f, \"rss_start_kb\": %lld, \"peak_rss_kb\": %lld}\n",
-      path.c_str(), graph->nodes.size(), static_cast<long long>(cost->params.value()),
-      cost->PerSample(cost->total.macs_fwd), cost->unmodelled.size(), wall_ms,
-      static_cast<long long>(rss_start_kb), static_cast<long long>(PeakRssKb()));
+  const nlohmann::json line = {
+      {"model", path},
+      {"nodes", graph->nodes.size()},
+      {"params", cost->params.value()},
+      {"macs", cost->PerSample(cost->total.macs_fwd)},
+      {"unmodelled", cost->unmodelled.size()},
+      {"wall_ms", wall_ms},
+      {"rss_start_kb", rss_start_kb},
+      {"peak_rss_kb", PeakRssKb()},
+  };
+  std::printf("%s\n", line.dump().c_str());
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "analyzer/core/ir.h"
 
+#include <functional>
 #include <queue>
 #include <utility>
 
@@ -117,7 +118,7 @@ Status Graph::Finalize() {
       producer[out] = i;
     }
   }
-  // Kahn's algorithm; the queue is seeded in source order so a sorted graph keeps its order.
+  // Kahn's algorithm, always taking the earliest ready node, so a sorted graph keeps its order.
   std::vector<int> pending(num_nodes, 0);
   std::vector<std::vector<int>> consumers(num_tensors);
   for (int i = 0; i < num_nodes; ++i) {
@@ -137,14 +138,14 @@ Status Graph::Finalize() {
       }
     }
   }
-  std::queue<int> ready;
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (int i = 0; i < num_nodes; ++i) {
     if (pending[i] == 0) ready.push(i);
   }
   std::vector<int> order;
   order.reserve(num_nodes);
   while (!ready.empty()) {
-    int n = ready.front();
+    int n = ready.top();
     ready.pop();
     order.push_back(n);
     for (int out : nodes[n].outputs) {

@@ -87,6 +87,22 @@ void Silu(const Uses& u, int sigmoid, std::vector<std::optional<Kind>>& kinds) {
   if (u.Input(mul, 0) == x || u.Input(mul, 1) == x) Mark(kinds, {sigmoid, mul}, Kind::activation);
 }
 
+// ReduceMean or ReduceMax over only the spatial axes of an NCHW tensor is global pooling
+// (ShuffleNetV2 and others write x.mean([2, 3])).
+bool SpatialReduction(const Graph& g, const Node& n) {
+  if ((n.op != Op::ReduceMean && n.op != Op::ReduceMax) || n.inputs.empty() || n.inputs[0] < 0) {
+    return false;
+  }
+  const Tensor& x = g.tensors[n.inputs[0]];
+  std::vector<int64_t> axes = n.Ints("axes");
+  if (!x.shape_known || x.dims.size() < 3 || axes.empty()) return false;
+  for (int64_t a : axes) {
+    if (a < 0) a += static_cast<int64_t>(x.dims.size());
+    if (a < 2) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::optional<Kind>> RecognizeDecomposedLayers(const Graph& graph) {
@@ -99,6 +115,7 @@ std::vector<std::optional<Kind>> RecognizeDecomposedLayers(const Graph& graph) {
       case Op::Sigmoid: Silu(uses, i, kinds); break;
       default: break;
     }
+    if (!kinds[i] && SpatialReduction(graph, graph.nodes[i])) kinds[i] = Kind::pool;
   }
   return kinds;
 }

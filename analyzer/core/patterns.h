@@ -3,7 +3,8 @@
 // - LayerNorm at opsets < 17: ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div (then an
 //   optional Mul and Add with parameters) -> `norm`;
 // - GELU with Erf: Div, Erf, Add, Mul, Mul -> `activation`;
-// - SiLU / swish: Sigmoid, Mul -> `activation`.
+// - SiLU / swish: Sigmoid, Mul -> `activation`;
+// - ReduceMean or ReduceMax over the spatial axes only -> `pool` (global pooling).
 // The nodes keep their own ops and exact elementwise costs; only their kind changes.
 #pragma once
 

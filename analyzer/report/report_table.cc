@@ -1,0 +1,172 @@
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "analyzer/core/shape_inference.h"
+#include "analyzer/report/report_internal.h"
+
+namespace joulecast::report {
+
+namespace {
+
+// 1234567 -> "1,234,567".
+std::string Grouped(int64_t v) {
+  std::string digits = std::to_string(v < 0 ? -v : v), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return v < 0 ? "-" + out : out;
+}
+
+// 3 significant digits with an SI suffix: 1.82 G.
+std::string Si(double v, const char* unit = "") {
+  const char* suffix[] = {"", " K", " M", " G", " T", " P", " E"};
+  int i = 0;
+  while (v >= 999.5 && i < 6) {
+    v /= 1000;
+    ++i;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, i == 0 && v == static_cast<int64_t>(v) ? "%.0f%s%s" : "%.3g%s%s",
+                v, suffix[i], unit);
+  return buf;
+}
+
+std::string MiB(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+std::string Percent(double part, double whole) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.1f%%", whole > 0 ? 100.0 * part / whole : 0.0);
+  return buf;
+}
+
+// Display width of UTF-8 text: code points, not bytes.
+size_t Width(const std::string& s) {
+  size_t w = 0;
+  for (unsigned char ch : s) w += (ch & 0xC0) != 0x80;
+  return w;
+}
+
+// Columns of text; numeric columns are right-aligned. Renders as aligned text or markdown.
+class Columns {
+ public:
+  Columns(std::vector<std::string> header, std::vector<bool> right)
+      : right_(std::move(right)) { rows_.push_back(std::move(header)); }
+  void Row(std::vector<std::string> r) { rows_.push_back(std::move(r)); }
+
+  std::string Render(bool markdown) const {
+    std::vector<size_t> w(rows_[0].size(), 0);
+    for (const auto& r : rows_) {
+      for (size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], Width(r[i]));
+    }
+    std::string out;
+    for (size_t ri = 0; ri < rows_.size(); ++ri) {
+      const auto& r = rows_[ri];
+      if (markdown) out += "|";
+      for (size_t i = 0; i < r.size(); ++i) {
+        std::string pad(w[i] - Width(r[i]), ' ');
+        std::string cell = right_[i] ? pad + r[i] : r[i] + pad;
+        if (markdown) {
+          out += " " + cell + " |";
+        } else {
+          out += (i ? "  " : "") + cell;
+        }
+      }
+      while (!markdown && !out.empty() && out.back() == ' ') out.pop_back();
+      out += "\n";
+      if (markdown && ri == 0) {
+        out += "|";
+        for (size_t i = 0; i < r.size(); ++i) {
+          out += " " + std::string(w[i] > 0 ? w[i] - 1 : 0, '-') + (right_[i] ? ":" : "-") + " |";
+        }
+        out += "\n";
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::vector<bool> right_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace
+
+std::string Table(const Graph& g, const ModelCost& c, bool md) {
+  std::string out;
+  std::string title = g.name.empty() ? g.source : g.name;
+  std::string batch = g.batch_symbolic ? "N = " + std::to_string(c.batch) + " (symbolic)"
+                                       : std::to_string(c.batch) + " (fixed by the model)";
+  if (md) {
+    out += "### joulecast analysis: " + title + "\n\n";
+    out += "Source `" + g.source + "`, batch " + batch + ". Parameters " + Grouped(c.params.value()) +
+           ", buffers " + Grouped(c.buffers.value()) + ", forward MACs per sample " +
+           Si(c.PerSample(c.total.macs_fwd)) + ".\n\n";
+  } else {
+    out += title + " (" + g.source + ")\n";
+    out += "batch " + batch + "; parameters " + Grouped(c.params.value()) + "; buffers " +
+           Grouped(c.buffers.value()) + "; forward MACs per sample " +
+           Si(c.PerSample(c.total.macs_fwd)) + "\n\n";
+  }
+
+  Columns layers({"layer", "op", "kind", "output shape", "params", "MACs/sample"},
+                       {false, false, false, false, true, true});
+  int hidden = 0;
+  for (const LayerCost& lc : c.layers) {
+    if (lc.kind == Kind::shape) {
+      ++hidden;
+      continue;
+    }
+    const Node& n = g.nodes[lc.node];
+    std::string shape = n.outputs.empty() ? "" : ShapeString(g, g.tensors[n.outputs[0]]);
+    std::string macs = lc.modelled ? Si(c.PerSample(lc.work.macs_fwd)) : "unmodelled";
+    layers.Row({n.name, n.op_type, std::string(KindName(lc.kind)), shape,
+                Grouped(lc.params.value()), macs});
+  }
+  out += layers.Render(md);
+  if (hidden) out += (md ? "\n" : "") + std::to_string(hidden) + " zero-cost shape nodes not shown.\n";
+
+  out += md ? "\n#### Per kind, one training step\n\n" : "\nper kind, one training step:\n";
+  Columns kinds({"kind", "layers", "params", "MACs fwd/sample", "MACs bwd/sample",
+                       "share of MACs", "elements/sample"},
+                      {false, true, true, true, true, true, true});
+  double all = c.PerSample(c.total.macs_fwd) + c.PerSample(c.total.macs_bwd_input) +
+               c.PerSample(c.total.macs_bwd_weight);
+  for (int k = 0; k < kNumKinds; ++k) {
+    const KindTotals& kt = c.by_kind[k];
+    if (kt.layers == 0) continue;
+    double bwd = c.PerSample(kt.work.macs_bwd_input) + c.PerSample(kt.work.macs_bwd_weight);
+    kinds.Row({std::string(KindName(static_cast<Kind>(k))), std::to_string(kt.layers),
+               Grouped(kt.params.value()), Si(c.PerSample(kt.work.macs_fwd)), Si(bwd),
+               Percent(c.PerSample(kt.work.macs_fwd) + bwd, all),
+               Si(c.PerSample(kt.work.elements_fwd + kt.work.elements_bwd))});
+  }
+  double bwd = c.PerSample(c.total.macs_bwd_input) + c.PerSample(c.total.macs_bwd_weight);
+  kinds.Row({"total", std::to_string(c.layers.size()), Grouped(c.params.value()),
+             Si(c.PerSample(c.total.macs_fwd)), Si(bwd), "100.0%",
+             Si(c.PerSample(c.total.elements_fwd + c.total.elements_bwd))});
+  out += kinds.Render(md);
+
+  out += md ? "\n" : "\n";
+  out += "training memory: parameters " + MiB(c.param_bytes.value()) + ", gradients " +
+         MiB(c.grad_bytes.value()) + ", Adam state " + MiB(c.adam_state_bytes.value()) +
+         " (SGD momentum " + MiB(c.sgd_momentum_bytes.value()) + "), activations kept for backward " +
+         MiB(c.total.saved_bytes.value()) + " at batch " + std::to_string(c.batch) + "\n";
+  if (!c.unmodelled.empty()) {
+    out += md ? "\n**Unmodelled nodes** (their cost is not counted):\n\n"
+              : "\nunmodelled nodes (their cost is not counted):\n";
+    for (int i : c.unmodelled) {
+      const Node& n = g.nodes[c.layers[i].node];
+      out += (md ? "- `" : "  ") + n.name + (md ? "` (" : " (") + n.op_type + "): " +
+             c.layers[i].why_unmodelled + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace joulecast::report

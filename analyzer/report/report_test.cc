@@ -1,0 +1,85 @@
+#include "analyzer/report/report.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "analyzer/core/shape_inference.h"
+#include "analyzer/core/test_graph_builder.h"
+
+namespace joulecast {
+namespace {
+
+using testing::GraphBuilder;
+using testing::I;
+using testing::Is;
+
+struct Analysis {
+  Graph g;
+  ModelCost c;
+};
+
+// conv -> relu -> global pool -> flatten -> gemm, plus an unmodelled node; batch 2, symbolic.
+Analysis Small() {
+  GraphBuilder b;
+  int x = b.Input("input", {2, 3, 8, 8});
+  int c = b.Node(Op::Conv, {x, b.Param("w", {4, 3, 3, 3})}, {{"pads", Is({1, 1, 1, 1})}});
+  int r = b.Node(Op::Relu, {c});
+  int p = b.Node(Op::GlobalAveragePool, {r});
+  int f = b.Node(Op::Flatten, {p});
+  int y = b.Node(Op::Gemm, {f, b.Param("fc", {5, 4}), b.Param("fcb", {5})}, {{"transB", I(1)}});
+  b.Node(Op::Unknown, {y});
+  b.g.nodes.back().op_type = "Custom";
+  b.g.name = "small";
+  b.g.source = "small.onnx";
+  b.g.batch_symbolic = true;
+  Analysis a{std::move(b.g), {}};
+  EXPECT_TRUE(a.g.Finalize().ok());
+  EXPECT_TRUE(InferShapes(a.g).empty());
+  auto cost = ComputeCosts(a.g);
+  EXPECT_TRUE(cost.ok());
+  a.c = *cost;
+  return a;
+}
+
+TEST(Report, JsonHasTheDocumentedFields) {
+  Analysis a = Small();
+  auto j = nlohmann::json::parse(RenderReport(a.g, a.c, ReportFormat::json));
+  EXPECT_EQ(j["schema"], "joulecast.analysis/1");
+  EXPECT_EQ(j["model"]["params"], 4 * 27 + 5 * 4 + 5);
+  EXPECT_EQ(j["model"]["macs"], 4 * 64 * 27 + 20);  // per sample
+  EXPECT_EQ(j["per_batch"]["macs_fwd"], 2 * (4 * 64 * 27 + 20));
+  EXPECT_EQ(j["model"]["batch"], 2);
+  ASSERT_EQ(j["layers"].size(), 6u);
+  EXPECT_EQ(j["layers"][0]["name"], "Conv_0");
+  EXPECT_EQ(j["layers"][0]["op"], "Conv");
+  EXPECT_EQ(j["layers"][0]["kind"], "conv");
+  EXPECT_EQ(j["layers"][0]["output_shape"], nlohmann::json({2, 4, 8, 8}));
+  EXPECT_EQ(j["layers"][5]["output_shape"], nullptr);
+  EXPECT_EQ(j["by_kind"]["conv"]["macs"], 4 * 64 * 27);
+  EXPECT_EQ(j["by_kind"]["linear"]["params"], 25);
+  EXPECT_TRUE(j["by_kind"].contains("dropout"));  // every kind is always present
+  ASSERT_EQ(j["unmodelled"].size(), 1u);
+  EXPECT_EQ(j["unmodelled"][0]["op"], "Custom");
+}
+
+TEST(Report, TextShowsLayersKindsAndUnmodelledNodes) {
+  Analysis a = Small();
+  std::string t = RenderReport(a.g, a.c, ReportFormat::text);
+  EXPECT_NE(t.find("N\xC3\x97" "4\xC3\x97" "8\xC3\x97" "8"), std::string::npos) << t;
+  EXPECT_NE(t.find("per kind"), std::string::npos);
+  EXPECT_NE(t.find("1 zero-cost shape nodes not shown"), std::string::npos) << t;
+  EXPECT_NE(t.find("Unknown_5 (Custom): op not modelled"), std::string::npos) << t;
+  EXPECT_NE(t.find("parameters 133"), std::string::npos) << t;
+}
+
+TEST(Report, MarkdownTablesHaveHeaderRules) {
+  Analysis a = Small();
+  std::string m = RenderReport(a.g, a.c, ReportFormat::markdown);
+  EXPECT_NE(m.find("| layer "), std::string::npos);
+  EXPECT_NE(m.find("|---"), std::string::npos) << m;
+  EXPECT_NE(m.find("**Unmodelled nodes**"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace joulecast

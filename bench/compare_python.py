@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Time Python's onnx.load + onnx.shape_inference.infer_shapes beside joulecast on the same files.
+
+Usage: compare_python.py --models-dir DIR --peak-rss BUILD/bench/peak_rss
+                         [--models resnet50,vgg16] [--repeat 3] [--cli BUILD/cli/joulecast]
+
+Each measurement runs in a fresh process, so that its peak RSS (from wait4's rusage) is its own:
+  python   onnx.load(path) then onnx.shape_inference.infer_shapes(model); in-process time
+           excludes interpreter start-up and `import onnx`.
+  joulecast  bench/peak_rss: LoadModel + ComputeCosts; in-process time likewise excludes start-up.
+  cli      (with --cli) `joulecast analyze MODEL --format json -o /dev/null`, whole process.
+Every file is read once first so that both sides find it in the page cache. Reports medians over
+--repeat runs and the ratio python / joulecast of the in-process times, and of whole processes.
+
+Needs Debian's python3-onnx: run with /usr/bin/python3.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+PY_CHILD = r"""
+import json, sys, time
+import onnx
+t0 = time.perf_counter()
+model = onnx.load(sys.argv[1])
+t1 = time.perf_counter()
+inferred = onnx.shape_inference.infer_shapes(model)
+t2 = time.perf_counter()
+print(json.dumps({"load_s": t1 - t0, "infer_s": t2 - t1, "nodes": len(inferred.graph.node),
+                  "value_info": len(inferred.graph.value_info)}))
+"""
+
+
+def run_child(cmd):
+    """Runs cmd to completion; returns (stdout, stderr, rc, wall_s, peak_rss_kb)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Small outputs: read them after the child exits, then reap it ourselves to get its rusage.
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    out = proc.stdout.read().decode()
+    err = proc.stderr.read().decode()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return out, err, proc.returncode, wall, usage.ru_maxrss
+
+
+def warm_page_cache(path):
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def measure_python(python, path):
+    out, err, rc, wall, rss = run_child([python, "-c", PY_CHILD, path])
+    if rc != 0:
+        raise RuntimeError(f"python onnx on {path} failed ({rc}): {err.strip()[-500:]}")
+    r = json.loads(out)
+    return {"inproc_s": r["load_s"] + r["infer_s"], "load_s": r["load_s"],
+            "infer_s": r["infer_s"], "process_s": wall, "peak_rss_kb": rss}
+
+
+def measure_peak_rss(binary, path):
+    out, err, rc, wall, rss = run_child([binary, path])
+    if rc != 0:
+        raise RuntimeError(f"{binary} on {path} failed ({rc}): {err.strip()}")
+    r = json.loads(out)
+    return {"inproc_s": r["wall_ms"] / 1e3, "process_s": wall, "peak_rss_kb": rss,
+            "nodes": r["nodes"], "unmodelled": r["unmodelled"]}
+
+
+def measure_cli(cli, path):
+    out, err, rc, wall, rss = run_child([cli, "analyze", path, "--format", "json",
+                                         "-o", os.devnull])
+    if rc != 0:
+        raise RuntimeError(f"{cli} analyze {path} failed ({rc}): {err.strip()}")
+    return {"process_s": wall, "peak_rss_kb": rss}
+
+
+def median_of(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models-dir", required=True,
+                    help="directory of NAME.onnx files (scripts/export_torchvision.py output)")
+    ap.add_argument("--models", default="resnet50,vgg16")
+    ap.add_argument("--peak-rss", required=True, help="path to the bench/peak_rss binary")
+    ap.add_argument("--cli", help="path to the joulecast executable (optional)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per side and model (median)")
+    ap.add_argument("--python", default=sys.executable,
+                    help="interpreter with onnx for the Python side (default: this one)")
+    ap.add_argument("--json", help="also write the raw results here")
+    args = ap.parse_args()
+
+    print(f"# {cpu_model()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; "
+          f"median of {args.repeat} runs, each a fresh process")
+    results = {}
+    for name in (m for m in args.models.split(",") if m):
+        path = os.path.join(args.models_dir, name + ".onnx")
+        if not os.path.exists(path):
+            print(f"compare_python: {path} is missing: build the bench_data target",
+                  file=sys.stderr)
+            return 2
+        warm_page_cache(path)
+        py, cpp, cli = [], [], []
+        for _ in range(args.repeat):
+            py.append(measure_python(args.python, path))
+            cpp.append(measure_peak_rss(args.peak_rss, path))
+            if args.cli:
+                cli.append(measure_cli(args.cli, path))
+        results[name] = {"file_bytes": os.path.getsize(path), "python": py, "joulecast": cpp,
+                         "cli": cli}
+
+        py_in, cpp_in = median_of(py, "inproc_s"), median_of(cpp, "inproc_s")
+        py_proc, cpp_proc = median_of(py, "process_s"), median_of(cpp, "process_s")
+        print(f"\n{name} ({os.path.getsize(path) / 1e6:.1f} MB, {cpp[0]['nodes']} nodes, "
+              f"{cpp[0]['unmodelled']} unmodelled)")
+        row = "  {:32s} {:>12s} {:>12s} {:>12s}  {}"
+        print(row.format("", "in process", "process", "peak RSS", ""))
+        print(row.format("python onnx.load+infer_shapes", f"{py_in * 1e3:.1f} ms",
+                         f"{py_proc * 1e3:.1f} ms",
+                         f"{median_of(py, 'peak_rss_kb') / 1024:.1f} MB",
+                         f"(load {median_of(py, 'load_s') * 1e3:.1f} ms, "
+                         f"infer_shapes {median_of(py, 'infer_s') * 1e3:.1f} ms)"))
+        print(row.format("joulecast LoadModel+ComputeCosts", f"{cpp_in * 1e3:.1f} ms",
+                         f"{cpp_proc * 1e3:.1f} ms",
+                         f"{median_of(cpp, 'peak_rss_kb') / 1024:.1f} MB", ""))
+        if cli:
+            print(row.format("joulecast analyze (CLI)", "-",
+                             f"{median_of(cli, 'process_s') * 1e3:.1f} ms",
+                             f"{median_of(cli, 'peak_rss_kb') / 1024:.1f} MB", ""))
+        print(f"  ratio python/joulecast: {py_in / cpp_in:.1f}x in process, "
+              f"{py_proc / cpp_proc:.1f}x whole process")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analyzer/core/costs.h"
+#include "analyzer/load_model.h"
+#include "analyzer/report/report.h"
+#include "cli/commands.h"
+
+namespace joulecast::cli {
+
+namespace {
+
+constexpr const char* kAnalyzeHelp =
+    "usage: joulecast analyze MODEL [--batch N] [--input CxHxW] [--format text|json|markdown]\n"
+    "                         [-o FILE] [--strict]\n"
+    "\n"
+    "MODEL is a .onnx file or a .json architecture (docs/json-architecture.md).\n"
+    "  --batch N       bind a symbolic batch (default 1)\n"
+    "  --input CxHxW   bind symbolic input dims, or replace a JSON architecture's input shape\n"
+    "  --format F      text (default), json (schema in docs/analysis-json.md) or markdown\n"
+    "  -o FILE         write the report to FILE instead of standard output\n"
+    "  --strict        an op the analyzer does not model is an error (exit 2)\n";
+
+std::optional<int64_t> PositiveInt(const std::string& s) {
+  if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  int64_t v = std::stoll(s);
+  return v > 0 ? std::optional<int64_t>(v) : std::nullopt;
+}
+
+// "3x224x224" -> {3, 224, 224}.
+std::optional<std::vector<int64_t>> Dims(const std::string& s) {
+  std::vector<int64_t> out;
+  size_t start = 0;
+  while (true) {
+    size_t x = s.find('x', start);
+    auto v = PositiveInt(s.substr(start, x == std::string::npos ? std::string::npos : x - start));
+    if (!v) return std::nullopt;
+    out.push_back(*v);
+    if (x == std::string::npos) break;
+    start = x + 1;
+  }
+  return out;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "joulecast analyze: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+std::string WriteOutput(const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return std::fflush(stdout) == 0 ? "" : "cannot write to standard output";
+  }
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) return path + ": cannot open for writing";
+    f.write(text.data(), static_cast<std::streamsize>(text.size()));
+    f.flush();
+    if (!f) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      return path + ": write failed (disk full?)";
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return path + ": cannot replace: " + ec.message();
+  }
+  return "";
+}
+
+int Analyze(const std::vector<std::string>& args) {
+  LoadOptions options;
+  ReportFormat format = ReportFormat::text;
+  std::string model, output;
+  bool strict = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= args.size()) return std::nullopt;
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      std::fputs(kAnalyzeHelp, stdout);
+      return 0;
+    } else if (a == "--batch") {
+      auto v = value();
+      auto n = v ? PositiveInt(*v) : std::nullopt;
+      if (!n) return Fail("--batch needs a positive integer");
+      options.batch = n;
+    } else if (a == "--input") {
+      auto v = value();
+      auto d = v ? Dims(*v) : std::nullopt;
+      if (!d) return Fail("--input needs positive dims like 3x224x224");
+      options.input_chw = d;
+    } else if (a == "--format") {
+      auto v = value();
+      if (v == "text") format = ReportFormat::text;
+      else if (v == "json") format = ReportFormat::json;
+      else if (v == "markdown") format = ReportFormat::markdown;
+      else return Fail("--format must be text, json or markdown");
+    } else if (a == "-o" || a == "--output") {
+      auto v = value();
+      if (!v) return Fail("-o needs a file name");
+      output = *v;
+    } else if (a == "--strict") {
+      strict = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return Fail("unknown option '" + a + "' (see joulecast analyze --help)");
+    } else if (model.empty()) {
+      model = a;
+    } else {
+      return Fail("more than one MODEL given: '" + model + "' and '" + a + "'");
+    }
+  }
+  if (model.empty()) {
+    std::fputs(kAnalyzeHelp, stderr);
+    return 2;
+  }
+  Result<Graph> graph = LoadModel(model, options);
+  if (!graph.ok()) return Fail(graph.status().message());
+  Result<ModelCost> cost = ComputeCosts(*graph);
+  if (!cost.ok()) return Fail(model + ": " + cost.status().message());
+  if (strict && !cost->unmodelled.empty()) {
+    const LayerCost& lc = cost->layers[cost->unmodelled[0]];
+    const Node& n = graph->nodes[lc.node];
+    return Fail(model + ": node '" + n.name + "' (" + n.op_type + "): " + lc.why_unmodelled +
+                " (" + std::to_string(cost->unmodelled.size()) +
+                " unmodelled nodes; --strict makes them errors)");
+  }
+  std::string error = WriteOutput(output, RenderReport(*graph, *cost, format));
+  if (!error.empty()) return Fail(error);
+  return 0;
+}
+
+}  // namespace joulecast::cli

@@ -1,0 +1,17 @@
+// The joulecast subcommands. Each takes its arguments (after the subcommand name) and returns
+// the process exit code: 0 success, 1 a gate or check failed, 2 bad usage or bad input.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace joulecast::cli {
+
+/// `joulecast analyze MODEL [options]`: per-layer costs of one training step.
+int Analyze(const std::vector<std::string>& args);
+
+/// Writes `text` to `path` atomically (temporary file, then rename), or to stdout for "" or
+/// "-". Returns an error line, empty on success.
+std::string WriteOutput(const std::string& path, const std::string& text);
+
+}  // namespace joulecast::cli

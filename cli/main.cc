@@ -1,0 +1,53 @@
+// joulecast: predicts how much energy a CNN takes to train, before training it.
+// A thin front over the libraries: it picks the subcommand and reports errors.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* help;
+  int (*run)(const std::vector<std::string>&);
+};
+
+const Command kCommands[] = {
+    {"analyze", "per-layer shapes and training-step costs of a .onnx or .json model",
+     joulecast::cli::Analyze},
+};
+
+void Usage(FILE* out) {
+  std::fprintf(out, "usage: joulecast COMMAND [options]  (joulecast COMMAND --help for more)\n\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.help);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    Usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::printf("joulecast %s\n", JOULECAST_VERSION);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (!std::strcmp(argv[1], c.name)) {
+      try {
+        return c.run(std::vector<std::string>(argv + 2, argv + argc));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "joulecast %s: internal error: %s\n", c.name, e.what());
+        return 2;
+      }
+    }
+  }
+  std::fprintf(stderr, "joulecast: unknown command '%s'\n", argv[1]);
+  Usage(stderr);
+  return 2;
+}
