@@ -204,6 +204,14 @@ def main():
             check = measure(lenet5_by_hand(), [1, 28, 28])
             assert (check["params"], check["macs_per_sample"]) == (r["params"], r["macs_per_sample"])
         results[os.path.relpath(path, ROOT)] = r
+    # The paper's own runs: 4 conv and 7 linear layers, Fashion-MNIST and CIFAR-10 inputs.
+    for family in ("DensePolyNN", "DenseLinearNN", "SimpleCNN", "SimpleCNN2"):
+        for chw in ([1, 28, 28], [3, 32, 32]):
+            net = family_by_hand(family, chw, 4, 7, 10)
+            r = measure(net, chw)
+            r["linear_widths"] = [m.out_features for m in net if isinstance(m, nn.Linear)]
+            r["conv_channels"] = [m.out_channels for m in net if isinstance(m, nn.Conv2d)]
+            results[f"{family} {'x'.join(map(str, chw))} nr_conv_layers=4 nr_linear_layers=7"] = r
     if "--json" in sys.argv:
         json.dump(results, sys.stdout, indent=1)
         print()

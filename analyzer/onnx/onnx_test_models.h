@@ -83,7 +83,7 @@ inline onnx::TensorProto* Int64Init(onnx::ModelProto* m, const std::string& name
   return t;
 }
 
-inline onnx::NodeProto* Node(onnx::ModelProto* m, const std::string& op,
+inline onnx::NodeProto* AddNode(onnx::ModelProto* m, const std::string& op,
                              const std::vector<std::string>& inputs,
                              const std::vector<std::string>& outputs,
                              const std::string& name = "") {
@@ -120,7 +120,7 @@ inline void AttrFloat(onnx::NodeProto* n, const std::string& name, float v) {
 inline onnx::NodeProto* Int64Constant(onnx::ModelProto* m, const std::string& output,
                                       const std::vector<int64_t>& dims,
                                       const std::vector<int64_t>& values) {
-  auto* n = Node(m, "Constant", {}, {output}, output + "_node");
+  auto* n = AddNode(m, "Constant", {}, {output}, output + "_node");
   auto* a = n->add_attribute();
   a->set_name("value");
   a->set_type(onnx::AttributeProto::TENSOR);
@@ -140,16 +140,16 @@ inline onnx::ModelProto SmallCnn(int64_t batch = kSym) {
   FloatInit(&m, "conv.bias", {8}, 2);
   FloatInit(&m, "fc.weight", {10, 128}, 3);
   FloatInit(&m, "fc.bias", {10}, 4);
-  auto* conv = Node(&m, "Conv", {"x", "conv.weight", "conv.bias"}, {"c"}, "conv");
+  auto* conv = AddNode(&m, "Conv", {"x", "conv.weight", "conv.bias"}, {"c"}, "conv");
   AttrInts(conv, "kernel_shape", {3, 3});
   AttrInts(conv, "pads", {1, 1, 1, 1});
-  Node(&m, "Relu", {"c"}, {"r"}, "relu");
-  auto* pool = Node(&m, "MaxPool", {"r"}, {"p"}, "pool");
+  AddNode(&m, "Relu", {"c"}, {"r"}, "relu");
+  auto* pool = AddNode(&m, "MaxPool", {"r"}, {"p"}, "pool");
   AttrInts(pool, "kernel_shape", {2, 2});
   AttrInts(pool, "strides", {2, 2});
-  auto* flat = Node(&m, "Flatten", {"p"}, {"f"}, "flatten");
+  auto* flat = AddNode(&m, "Flatten", {"p"}, {"f"}, "flatten");
   AttrInt(flat, "axis", 1);
-  auto* gemm = Node(&m, "Gemm", {"f", "fc.weight", "fc.bias"}, {"y"}, "fc");
+  auto* gemm = AddNode(&m, "Gemm", {"f", "fc.weight", "fc.bias"}, {"y"}, "fc");
   AttrInt(gemm, "transB", 1);
   AttrFloat(gemm, "alpha", 1.0f);
   Output(&m, "y");

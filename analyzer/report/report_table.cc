@@ -33,9 +33,17 @@ std::string Si(double v, const char* unit = "") {
   return buf;
 }
 
-std::string MiB(int64_t bytes) {
+// Binary units: 512 B, 1.5 KiB, 44.6 MiB, 2.1 GiB.
+std::string Bytes(int64_t bytes) {
+  const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes);
+  int i = 0;
+  while (v >= 1024 && i < 5) {
+    v /= 1024;
+    ++i;
+  }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.1f %s", v, unit[i]);
   return buf;
 }
 
@@ -129,7 +137,10 @@ std::string Table(const Graph& g, const ModelCost& c, bool md) {
                 Grouped(lc.params.value()), macs});
   }
   out += layers.Render(md);
-  if (hidden) out += (md ? "\n" : "") + std::to_string(hidden) + " zero-cost shape nodes not shown.\n";
+  if (hidden) {
+    out += (md ? "\n" : "") + std::to_string(hidden) +
+           (hidden == 1 ? " zero-cost shape node" : " zero-cost shape nodes") + " not shown.\n";
+  }
 
   out += md ? "\n#### Per kind, one training step\n\n" : "\nper kind, one training step:\n";
   Columns kinds({"kind", "layers", "params", "MACs fwd/sample", "MACs bwd/sample",
@@ -153,10 +164,10 @@ std::string Table(const Graph& g, const ModelCost& c, bool md) {
   out += kinds.Render(md);
 
   out += md ? "\n" : "\n";
-  out += "training memory: parameters " + MiB(c.param_bytes.value()) + ", gradients " +
-         MiB(c.grad_bytes.value()) + ", Adam state " + MiB(c.adam_state_bytes.value()) +
-         " (SGD momentum " + MiB(c.sgd_momentum_bytes.value()) + "), activations kept for backward " +
-         MiB(c.total.saved_bytes.value()) + " at batch " + std::to_string(c.batch) + "\n";
+  out += "training memory: parameters " + Bytes(c.param_bytes.value()) + ", gradients " +
+         Bytes(c.grad_bytes.value()) + ", Adam state " + Bytes(c.adam_state_bytes.value()) +
+         " (SGD momentum " + Bytes(c.sgd_momentum_bytes.value()) + "), activations kept for backward " +
+         Bytes(c.total.saved_bytes.value()) + " at batch " + std::to_string(c.batch) + "\n";
   if (!c.unmodelled.empty()) {
     out += md ? "\n**Unmodelled nodes** (their cost is not counted):\n\n"
               : "\nunmodelled nodes (their cost is not counted):\n";

@@ -68,7 +68,7 @@ TEST(Report, TextShowsLayersKindsAndUnmodelledNodes) {
   std::string t = RenderReport(a.g, a.c, ReportFormat::text);
   EXPECT_NE(t.find("N\xC3\x97" "4\xC3\x97" "8\xC3\x97" "8"), std::string::npos) << t;
   EXPECT_NE(t.find("per kind"), std::string::npos);
-  EXPECT_NE(t.find("1 zero-cost shape nodes not shown"), std::string::npos) << t;
+  EXPECT_NE(t.find("1 zero-cost shape node not shown"), std::string::npos) << t;
   EXPECT_NE(t.find("Unknown_5 (Custom): op not modelled"), std::string::npos) << t;
   EXPECT_NE(t.find("parameters 133"), std::string::npos) << t;
 }

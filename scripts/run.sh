@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The main job on the shipped defaults: install what is missing, build, and analyze a bundled
+# model (the paper's SimpleCNN on Fashion-MNIST). Usage: scripts/run.sh [MODEL [analyze options]]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+if [ $# -eq 0 ]; then
+  set -- models/simplecnn.json
+fi
+build/cli/joulecast analyze "$@"
