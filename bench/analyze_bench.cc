@@ -2,16 +2,20 @@
 //
 // Models come from the `bench_data` target: torchvision's VGG-16 and ResNet-50 training-graph
 // exports (scripts/export_torchvision.py) and chains of Conv/Relu/Add blocks of 500 to 5,000
-// nodes (bench/make_synthetic.py), whose BigO line shows how cost grows with graph size.
+// nodes (bench/make_synthetic.py; every synthetic_N.onnx in the directory is run), whose BigO
+// line shows how cost grows with graph size.
 // Directories: $JOULECAST_TORCHVISION_DIR and $JOULECAST_SYNTHETIC_DIR, defaulting to where the
 // build put them. A missing file is reported as a skipped benchmark, not a crash.
 // Benchmarks report numbers; they do not pass or fail on timing. Peak memory: see peak_rss.cc.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "analyzer/core/costs.h"
 #include "analyzer/load_model.h"
@@ -76,6 +80,30 @@ void CostsOnly(benchmark::State& state, const std::string& path) {
   }
 }
 
+// Node counts N of the synthetic_N.onnx files in `dir`, ascending; the four bench_data makes
+// when there are none, so that their absence is reported.
+std::vector<int64_t> SyntheticSizes(const std::string& dir) {
+  std::vector<int64_t> sizes;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const std::string prefix = "synthetic_", suffix = ".onnx";
+    if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) ||
+        !name.ends_with(suffix)) {
+      continue;
+    }
+    const std::string digits =
+        name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) {
+      continue;
+    }
+    sizes.push_back(std::stoll(digits));
+  }
+  if (sizes.empty()) sizes = {500, 1000, 2000, 5000};
+  std::sort(sizes.begin(), sizes.end());
+  return sizes;
+}
+
 // range(0) is the node count of synthetic_N.onnx.
 void AnalyzeSynthetic(benchmark::State& state, const std::string& dir) {
   const std::string path = dir + "/synthetic_" + std::to_string(state.range(0)) + ".onnx";
@@ -119,12 +147,10 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
   }
-  benchmark::RegisterBenchmark("AnalyzeSynthetic", joulecast::AnalyzeSynthetic, synthetic)
-      ->Arg(500)
-      ->Arg(1000)
-      ->Arg(2000)
-      ->Arg(5000)
-      ->Unit(benchmark::kMillisecond)
+  auto* scaling =
+      benchmark::RegisterBenchmark("AnalyzeSynthetic", joulecast::AnalyzeSynthetic, synthetic);
+  for (int64_t nodes : joulecast::SyntheticSizes(synthetic)) scaling->Arg(nodes);
+  scaling->Unit(benchmark::kMillisecond)
       ->UseRealTime()
       ->Complexity(benchmark::oN);
 

@@ -10,6 +10,10 @@ namespace joulecast::cli {
 /// `joulecast analyze MODEL [options]`: per-layer costs of one training step.
 int Analyze(const std::vector<std::string>& args);
 
+/// `joulecast measure MODEL [options]`: trains MODEL and measures time and energy per step.
+/// Needs the libtorch build; without it, says so and returns 2.
+int Measure(const std::vector<std::string>& args);
+
 /// Writes `text` to `path` atomically (temporary file, then rename), or to stdout for "" or
 /// "-". Returns an error line, empty on success.
 std::string WriteOutput(const std::string& path, const std::string& text);

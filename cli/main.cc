@@ -15,9 +15,24 @@ struct Command {
   int (*run)(const std::vector<std::string>&);
 };
 
+#ifndef JOULECAST_HAVE_TORCH
+int NeedsTorch(const std::vector<std::string>&) {
+  std::fprintf(stderr,
+               "joulecast: this command trains networks and needs the libtorch build: install "
+               "libtorch-dev and rebuild with -DJOULECAST_WITH_TORCH=ON\n");
+  return 2;
+}
+#endif
+
 const Command kCommands[] = {
     {"analyze", "per-layer shapes and training-step costs of a .onnx or .json model",
      joulecast::cli::Analyze},
+#ifdef JOULECAST_HAVE_TORCH
+    {"measure", "train a model and measure its time and energy per step", joulecast::cli::Measure},
+#else
+    {"measure", "train a model and measure its time and energy per step (libtorch build)",
+     NeedsTorch},
+#endif
 };
 
 void Usage(FILE* out) {

@@ -1,16 +1,21 @@
 // The analyzer on real models: torchvision's classification networks, exported at test time as
-// training graphs by scripts/export_torchvision.py (the ctest fixture `torchvision_export`).
+// training graphs by scripts/export_torchvision.py (the ctest fixtures `torchvision_export` at
+// 224 px into $JOULECAST_TORCHVISION_DIR and `torchvision_export_64` at 64 px into its `64/`).
 // Their parameters, buffers and forward MACs must match what PyTorch itself counts, recorded in
 // reference.json by the same script, and every node must be modelled with every shape known.
+// The 64 px set exercises pooling and padding arithmetic on sizes that do not divide evenly.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <ostream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,42 +31,54 @@ namespace {
 // Keep in step with ALL_MODELS in scripts/export_torchvision.py (AllExportedModelsAreTested
 // fails when the script exports one that is not here).
 const char* const kModels[] = {
-    "resnet18",           "resnet50",        "vgg16",          "alexnet",
-    "mobilenet_v2",       "mobilenet_v3_small", "mobilenet_v3_large", "squeezenet1_0",
-    "densenet121",        "googlenet",       "efficientnet_b0", "shufflenet_v2_x1_0",
-    "regnet_y_400mf",     "convnext_tiny",
+    "resnet18",      "resnet50",           "vgg16",          "alexnet",
+    "mobilenet_v2",  "mobilenet_v3_small", "mobilenet_v3_large", "squeezenet1_0",
+    "densenet121",   "googlenet",          "efficientnet_b0", "shufflenet_v2_x1_0",
+    "regnet_y_400mf", "convnext_tiny",
 };
+
+// Exported at 64 px too: all but VGG-16 and AlexNet, whose AdaptiveAvgPool2d to 7x7 / 6x6 has
+// no ONNX export when the feature map is smaller than its output (torch 1.13).
+const char* const kModels64[] = {
+    "resnet18",      "resnet50",           "mobilenet_v2",   "mobilenet_v3_small",
+    "mobilenet_v3_large", "squeezenet1_0", "densenet121",    "googlenet",
+    "efficientnet_b0", "shufflenet_v2_x1_0", "regnet_y_400mf", "convnext_tiny",
+};
+
+// Each export set's directory under $JOULECAST_TORCHVISION_DIR (set by tests/CMakeLists.txt).
+constexpr const char* kSet224 = ".";
+constexpr const char* kSet64 = "64";
 
 // Forward MACs must be within this fraction of the hook count.
 constexpr double kMacsTolerance = 0.005;
 
-std::string FixtureDir() {
+// The directory of export set `set`, or "" when the environment does not say.
+std::string FixtureDir(const char* set) {
   const char* dir = std::getenv("JOULECAST_TORCHVISION_DIR");
-  return dir ? dir : "";
+  return dir && *dir ? std::string(dir) + "/" + set : "";
 }
 
-// reference.json, read once per process; null when it cannot be read (the message says why).
-const nlohmann::json* Reference(std::string* error) {
-  static std::string load_error;
-  static const nlohmann::json reference = [] {
-    const std::string dir = FixtureDir();
-    if (dir.empty()) {
-      load_error = "JOULECAST_TORCHVISION_DIR is not set: run through ctest, or export it and "
-                   "point it at the output of scripts/export_torchvision.py";
-      return nlohmann::json();
-    }
+// The reference.json of export set `set`, read once per process; null when it cannot be read,
+// with the reason in `error`.
+const nlohmann::json* Reference(const char* set, std::string* error) {
+  static std::map<std::string, std::pair<nlohmann::json, std::string>> cache;
+  auto [it, inserted] = cache.try_emplace(set);
+  auto& [reference, load_error] = it->second;
+  if (inserted) {
+    const std::string dir = FixtureDir(set);
     std::ifstream in(dir + "/reference.json");
-    if (!in) {
+    if (dir.empty()) {
+      load_error = "JOULECAST_TORCHVISION_DIR is not set: run through ctest, or set it to the "
+                   "output directory of scripts/export_torchvision.py";
+    } else if (!in) {
       load_error = "cannot read " + dir + "/reference.json";
-      return nlohmann::json();
+    } else {
+      reference = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+      if (reference.is_discarded() || !reference.contains("models")) {
+        load_error = dir + "/reference.json is not the exporter's output";
+      }
     }
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.contains("models")) {
-      load_error = dir + "/reference.json is not the exporter's output";
-      return nlohmann::json();
-    }
-    return j;
-  }();
+  }
   *error = load_error;
   return load_error.empty() ? &reference : nullptr;
 }
@@ -74,7 +91,7 @@ struct Expected {
   int64_t macs = 0;
 };
 
-// "name (Op)" of the node producing or reading layer `layer`.
+// "'name' (OpType)" of a node, for messages.
 std::string Describe(const Graph& g, int node) {
   return "'" + g.nodes[node].name + "' (" + g.nodes[node].op_type + ")";
 }
@@ -100,17 +117,27 @@ std::string DescribeByKind(const ModelCost& cost) {
   return out.str();
 }
 
-class TorchvisionModel : public testing::TestWithParam<const char*> {
+// One model of one export set.
+struct Case {
+  const char* set;
+  const char* model;
+  // Names the test in gtest's and ctest's listings.
+  friend void PrintTo(const Case& c, std::ostream* os) { *os << c.model; }
+};
+
+class TorchvisionModel : public testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
+    const auto [set, model] = GetParam();
     std::string error;
-    const nlohmann::json* reference = Reference(&error);
+    const nlohmann::json* reference = Reference(set, &error);
     ASSERT_NE(reference, nullptr) << error;
     const auto& models = (*reference)["models"];
-    ASSERT_TRUE(models.contains(GetParam()))
-        << GetParam() << " is missing from reference.json: did its export fail?";
-    const auto& entry = models[GetParam()];
-    expected_.path = FixtureDir() + "/" + entry.at("file").get<std::string>();
+    ASSERT_TRUE(models.contains(model))
+        << model << " is missing from " << FixtureDir(set)
+        << "/reference.json: did its export fail?";
+    const auto& entry = models[model];
+    expected_.path = FixtureDir(set) + "/" + entry.at("file").get<std::string>();
     expected_.input_chw = entry.at("input").get<std::vector<int64_t>>();
     expected_.params = entry.at("params").get<int64_t>();
     expected_.buffers = entry.at("buffers").get<int64_t>();
@@ -199,18 +226,35 @@ TEST_P(TorchvisionModel, BatchEightCostsEightSamples) {
       << DescribeUnmodelled(eight_graph, eight);
 }
 
-INSTANTIATE_TEST_SUITE_P(Torchvision, TorchvisionModel, testing::ValuesIn(kModels),
-                         [](const testing::TestParamInfo<const char*>& info) {
-                           return std::string(info.param);
-                         });
+std::string CaseName(const testing::TestParamInfo<Case>& info) {
+  return info.param.model;
+}
+
+std::vector<Case> Cases(const char* set, const std::vector<const char*>& models) {
+  std::vector<Case> cases;
+  for (const char* model : models) cases.push_back({set, model});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Torchvision, TorchvisionModel,
+                         testing::ValuesIn(Cases(kSet224, {std::begin(kModels),
+                                                           std::end(kModels)})),
+                         CaseName);
+INSTANTIATE_TEST_SUITE_P(Torchvision64, TorchvisionModel,
+                         testing::ValuesIn(Cases(kSet64, {std::begin(kModels64),
+                                                          std::end(kModels64)})),
+                         CaseName);
 
 TEST(Torchvision, AllExportedModelsAreTested) {
-  std::string error;
-  const nlohmann::json* reference = Reference(&error);
-  ASSERT_NE(reference, nullptr) << error;
-  const std::set<std::string> tested(std::begin(kModels), std::end(kModels));
-  for (const auto& [name, entry] : (*reference)["models"].items()) {
-    EXPECT_TRUE(tested.count(name)) << name << " is exported but not in kModels";
+  for (const auto& [set, list] :
+       {std::pair(kSet224, std::set<std::string>(std::begin(kModels), std::end(kModels))),
+        std::pair(kSet64, std::set<std::string>(std::begin(kModels64), std::end(kModels64)))}) {
+    std::string error;
+    const nlohmann::json* reference = Reference(set, &error);
+    ASSERT_NE(reference, nullptr) << error;
+    for (const auto& [name, entry] : (*reference)["models"].items()) {
+      EXPECT_TRUE(list.count(name)) << name << " is exported in " << FixtureDir(set) << " but not tested";
+    }
   }
 }
 
@@ -219,10 +263,10 @@ TEST(Torchvision, AllExportedModelsAreTested) {
 // batch fixed those must fold to constants so every Reshape's output is known.
 TEST(Torchvision, ShuffleNetChannelShuffleReshapesResolve) {
   std::string error;
-  ASSERT_NE(Reference(&error), nullptr) << error;
+  ASSERT_NE(Reference(kSet224, &error), nullptr) << error;
   LoadOptions options;
   options.batch = 8;
-  Result<Graph> graph = LoadModel(FixtureDir() + "/shufflenet_v2_x1_0.onnx", options);
+  Result<Graph> graph = LoadModel(FixtureDir(kSet224) + "/shufflenet_v2_x1_0.onnx", options);
   ASSERT_TRUE(graph.ok()) << graph.status().message();
 
   int reshapes = 0;

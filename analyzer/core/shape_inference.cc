@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdlib>
 
 #include "analyzer/core/checked_math.h"
@@ -195,8 +196,12 @@ Status Elementwise(Ctx& c) {
 std::optional<int64_t> WindowOut(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb,
                                  int64_t pe, bool ceil_mode) {
   if (k <= 0 || s <= 0 || d <= 0) return std::nullopt;
-  int64_t span = d * (k - 1) + 1;
-  int64_t avail = in + pb + pe - span;
+  auto dk = CheckedMul(d, k - 1);
+  auto padded = CheckedAdd(in, pb);
+  if (padded) padded = CheckedAdd(*padded, pe);
+  if (!dk || !padded) return std::nullopt;
+  int64_t span = *dk + 1;
+  int64_t avail = *padded - span;
   if (avail < 0) return std::nullopt;
   int64_t out = (ceil_mode ? (avail + s - 1) / s : avail / s) + 1;
   // A window that would start in the end padding is dropped (ceil_mode).
@@ -246,7 +251,8 @@ Status ConvShape(Ctx& c) {
                   std::to_string(w.size()) + " do not make a convolution");
   }
   int64_t group = c.node().Int("group", 1);
-  if (group <= 0 || w[0] % group != 0 || x[1] != w[1] * group) {
+  auto expected = CheckedMul(w[1], group);
+  if (group <= 0 || w[0] % group != 0 || !expected || x[1] != *expected) {
     return c.Fail("input has " + std::to_string(x[1]) + " channels but weight expects " +
                   std::to_string(w[1]) + " x group " + std::to_string(group));
   }
@@ -278,16 +284,34 @@ Status ConvTransposeShape(Ctx& c) {
   if (strides.size() != sp || dil.size() != sp || pads.size() != 2 * sp || outpad.size() != sp) {
     return c.Fail("strides, dilations, pads or output_padding do not match the spatial dims");
   }
+  for (size_t i = 0; i < 2 * sp; ++i) {
+    if (pads[i] < 0 || (i < sp && (strides[i] <= 0 || dil[i] <= 0 || outpad[i] < 0))) {
+      return c.Fail("strides and dilations must be positive, pads and output_padding not negative");
+    }
+  }
+  auto channels = CheckedMul(w[1], group);
+  if (!channels) return c.Fail("output channels overflow");
   std::string auto_pad = c.node().Text("auto_pad", "NOTSET");
-  Dims out = {x[0], w[1] * group};
+  Dims out = {x[0], *channels};
   for (size_t i = 0; i < sp; ++i) {
     if (!out_shape.empty()) {
+      if (out_shape.size() < sp) return c.Fail("output_shape has fewer dims than the input");
       out.push_back(out_shape[out_shape.size() - sp + i]);
     } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      out.push_back(x[2 + i] * strides[i]);
+      auto o = CheckedMul(x[2 + i], strides[i]);
+      if (!o) return c.Fail("output size overflows");
+      out.push_back(*o);
     } else {
-      out.push_back(strides[i] * (x[2 + i] - 1) + outpad[i] + (w[2 + i] - 1) * dil[i] + 1 -
-                    pads[i] - pads[i + sp]);
+      // stride * (in - 1) + output_padding + dilation * (kernel - 1) + 1 - pads, checked.
+      auto a = CheckedMul(strides[i], x[2 + i] - 1);
+      auto b = CheckedMul(w[2 + i] - 1, dil[i]);
+      std::optional<int64_t> o;
+      if (a && b) o = CheckedAdd(*a, *b);
+      if (o) o = CheckedAdd(*o, outpad[i]);
+      if (o) o = CheckedAdd(*o, 1 - pads[i]);
+      if (o) o = CheckedAdd(*o, -pads[i + sp]);
+      if (!o) return c.Fail("output size overflows");
+      out.push_back(*o);
     }
   }
   return c.Set(0, out, c.batched(0), c.dtype(0));
@@ -445,8 +469,11 @@ Status SplitShape(Ctx& c) {
     }
     split.assign(n, total / static_cast<int64_t>(n));
   }
-  int64_t sum = 0;
-  for (int64_t s : split) sum += s;
+  std::optional<int64_t> sum = 0;
+  for (int64_t s : split) {
+    if (s < 0) return c.Fail("split sizes must not be negative");
+    if (sum) sum = CheckedAdd(*sum, s);
+  }
   if (split.size() != n || sum != total) return c.Fail("split sizes do not add up to the dim");
   for (size_t k = 0; k < n; ++k) {
     Dims out = c.dims(0);
@@ -485,7 +512,12 @@ Status PadShape(Ctx& c) {
   int64_t r = c.rank(0);
   if (static_cast<int64_t>(pads.size()) != 2 * r) return c.Fail("pads do not match the rank");
   Dims out = c.dims(0);
-  for (int64_t i = 0; i < r; ++i) out[i] += pads[i] + pads[i + r];
+  for (int64_t i = 0; i < r; ++i) {
+    auto o = CheckedAdd(out[i], pads[i]);
+    if (o) o = CheckedAdd(*o, pads[i + r]);
+    if (!o) return c.Fail("padded size overflows");
+    out[i] = *o;
+  }
   return c.Set(0, out, c.batched(0) && pads[0] == 0 && pads[r] == 0, c.dtype(0));
 }
 
@@ -703,7 +735,7 @@ Status SliceShape(Ctx& c) {
     auto ax = Ctx::Axis(axes[i], r);
     if (!ax) return c.Fail("axis out of range");
     int64_t d = c.dims(0)[*ax], s = steps[i];
-    if (s == 0) return c.Fail("step is zero");
+    if (s == 0 || s == INT64_MIN) return c.Fail("step is zero or out of range");
     int64_t b = starts[i], e = ends[i];
     if (b < 0) b += d;
     if (e < 0) e += d;
@@ -711,11 +743,11 @@ Status SliceShape(Ctx& c) {
     if (s > 0) {
       b = std::clamp<int64_t>(b, 0, d);
       e = std::clamp<int64_t>(e, 0, d);
-      n = e > b ? (e - b + s - 1) / s : 0;
+      n = e > b ? (e - b - 1) / s + 1 : 0;
     } else {
       b = std::clamp<int64_t>(b, 0, d - 1);
       e = std::clamp<int64_t>(e, -1, d - 1);
-      n = b > e ? (b - e - s - 1) / -s : 0;
+      n = b > e ? (b - e - 1) / -s + 1 : 0;
     }
     out[*ax] = n;
     first[*ax] = b;
@@ -752,7 +784,11 @@ Status RangeShape(Ctx& c) {
   if (!c.values(0) || !c.values(1) || !c.values(2)) return Status();
   int64_t start = c.values(0)->at(0), limit = c.values(1)->at(0), delta = c.values(2)->at(0);
   if (delta == 0) return c.Fail("delta is zero");
-  int64_t n = std::max<int64_t>(0, (limit - start + delta + (delta > 0 ? -1 : 1)) / delta);
+  // ceil((limit - start) / delta) in floating point avoids overflow of the difference.
+  double steps = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) /
+                           static_cast<double>(delta));
+  if (steps > static_cast<double>(1 << 30)) return c.Fail("range is absurdly long");
+  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(steps));
   if (n > 1 << 16) return c.Set(0, {n}, false, c.dtype(0));
   std::vector<int64_t> v;
   for (int64_t k = 0; k < n; ++k) v.push_back(start + k * delta);

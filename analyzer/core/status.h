@@ -44,7 +44,10 @@ class Result {
   const T* operator->() const { return &value(); }
   T& operator*() { return value(); }
   /// The error; an ok Status when a value is held.
-  Status status() const { return ok() ? Status() : std::get<1>(v_); }
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<1>(v_);
+  }
 
  private:
   std::variant<T, Status> v_;

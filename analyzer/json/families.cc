@@ -1,10 +1,11 @@
 #include "analyzer/json/families.h"
 
 #include <algorithm>
-
+#include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <utility>
 
-#include "analyzer/core/checked_math.h"
 #include "analyzer/json/json_fields.h"
 
 namespace joulecast {
@@ -14,11 +15,14 @@ namespace {
 using json_internal::kMaxDim;
 using Json = nlohmann::json;
 
-constexpr int64_t kMaxBlocks = 1000;
-
-Json Conv3x3(int64_t channels) {
-  return {{"op", "conv2d"}, {"out_channels", channels}, {"kernel", 3}, {"stride", 1},
-          {"padding", 1}};
+// One layer on one line: {"op": "conv2d", "out_channels": 3, ...}, fields in the given order.
+std::string Layer(std::string_view op,
+                  std::initializer_list<std::pair<std::string_view, int64_t>> fields = {}) {
+  std::string line = "{\"op\": \"" + std::string(op) + "\"";
+  for (const auto& [key, value] : fields) {
+    line += ", \"" + std::string(key) + "\": " + std::to_string(value);
+  }
+  return line + "}";
 }
 
 std::string Dims2(int64_t h, int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
@@ -42,11 +46,12 @@ Result<std::string> ExpandFamily(const FamilySpec& spec, const std::string& sour
                                "SimpleCNN2");
   }
   const bool cnn = spec.family == "SimpleCNN" || spec.family == "SimpleCNN2";
-  const std::string counts = "expected an integer from 1 to " + std::to_string(kMaxBlocks);
-  if (spec.nr_conv_layers < 1 || spec.nr_conv_layers > kMaxBlocks) {
+  const std::string counts =
+      "expected a positive integer up to " + std::to_string(kMaxFamilyLayers);
+  if (spec.nr_conv_layers < 1 || spec.nr_conv_layers > kMaxFamilyLayers) {
     return fail("/nr_conv_layers", counts + ", got " + std::to_string(spec.nr_conv_layers));
   }
-  if (spec.nr_linear_layers < 1 || spec.nr_linear_layers > kMaxBlocks) {
+  if (spec.nr_linear_layers < 1 || spec.nr_linear_layers > kMaxFamilyLayers) {
     return fail("/nr_linear_layers", counts + ", got " + std::to_string(spec.nr_linear_layers));
   }
   if (spec.classes < 1 || spec.classes > kMaxDim) {
@@ -63,7 +68,7 @@ Result<std::string> ExpandFamily(const FamilySpec& spec, const std::string& sour
   const int64_t c = chw[0];
   const int64_t features = chw[0] * chw[1] * chw[2];  // <= 2^60: cannot overflow.
 
-  Json layers = Json::array();
+  std::vector<std::string> layers;
   if (cnn) {
     int64_t channels = c, h = chw[1], w = chw[2];
     for (int64_t d = 0; d < spec.nr_conv_layers; ++d) {
@@ -73,23 +78,24 @@ Result<std::string> ExpandFamily(const FamilySpec& spec, const std::string& sour
       if (h == 0 || w == 0) {
         int64_t fit = 0;
         for (int64_t s = std::min(chw[1], chw[2]); s >= 2; s /= 2) ++fit;
-        return fail("/nr_conv_layers",
-                    std::to_string(spec.nr_conv_layers) + " conv blocks each halve the " +
-                        Dims2(chw[1], chw[2]) + " input, leaving 0 pixels; at most " +
-                        std::to_string(fit) + " fit");
+        return fail("/nr_conv_layers", std::to_string(spec.nr_conv_layers) +
+                                           " conv blocks each halve the " + Dims2(chw[1], chw[2]) +
+                                           " input, leaving 0 pixels; at most " +
+                                           std::to_string(fit) + " fit");
       }
       if (channels > kMaxDim) {
         return fail("/nr_conv_layers", std::to_string(spec.nr_conv_layers) +
                                            " conv blocks widen the " + std::to_string(c) +
                                            " input channels past " + std::to_string(kMaxDim));
       }
-      layers.push_back(Conv3x3(channels));
-      layers.push_back({{"op", "batchnorm2d"}});
-      if (spec.family == "SimpleCNN") layers.push_back({{"op", "relu"}});
-      layers.push_back({{"op", "maxpool2d"}, {"kernel", 2}, {"stride", 2}});
+      layers.push_back(Layer(
+          "conv2d", {{"out_channels", channels}, {"kernel", 3}, {"stride", 1}, {"padding", 1}}));
+      layers.push_back(Layer("batchnorm2d"));
+      if (spec.family == "SimpleCNN") layers.push_back(Layer("relu"));
+      layers.push_back(Layer("maxpool2d", {{"kernel", 2}, {"stride", 2}}));
     }
   }
-  layers.push_back({{"op", "flatten"}});
+  layers.push_back(Layer("flatten"));
   const int64_t n = spec.nr_linear_layers;
   for (int64_t d = 0; d + 1 < n; ++d) {
     int64_t width;
@@ -106,14 +112,19 @@ Result<std::string> ExpandFamily(const FamilySpec& spec, const std::string& sour
                                       std::to_string(width) + " features, over the limit of " +
                                       std::to_string(kMaxDim));
     }
-    layers.push_back({{"op", "linear"}, {"out_features", width}});
+    layers.push_back(Layer("linear", {{"out_features", width}}));
   }
-  layers.push_back({{"op", "linear"}, {"out_features", spec.classes}});
+  layers.push_back(Layer("linear", {{"out_features", spec.classes}}));
 
-  Json doc = {{"name", spec.name.empty() ? spec.family : spec.name},
-              {"input", {{"shape", chw}}},
-              {"layers", std::move(layers)}};
-  return doc.dump(2, ' ', false, Json::error_handler_t::replace);
+  const std::string name = Json(spec.name.empty() ? spec.family : spec.name)
+                               .dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::string text = "{\"name\": " + name + ", \"input\": {\"shape\": [" + std::to_string(chw[0]) +
+                     ", " + std::to_string(chw[1]) + ", " + std::to_string(chw[2]) +
+                     "]}, \"layers\": [\n";
+  for (size_t i = 0; i < layers.size(); ++i) {
+    text += "  " + layers[i] + (i + 1 < layers.size() ? ",\n" : "\n");
+  }
+  return text + "]}\n";
 }
 
 }  // namespace joulecast

@@ -14,14 +14,17 @@
 
 namespace joulecast {
 
+/// Largest nr_conv_layers and nr_linear_layers accepted.
+inline constexpr int64_t kMaxFamilyLayers = 1000;
+
 /// One network of a family, by its size knobs.
 struct FamilySpec {
-  std::string family;             ///< "DensePolyNN", "DenseLinearNN", "SimpleCNN", "SimpleCNN2".
-  int64_t nr_conv_layers = 2;     ///< Conv blocks; used by SimpleCNN and SimpleCNN2 only.
-  int64_t nr_linear_layers = 3;   ///< Linear layers, the classifier included.
-  int64_t classes = 10;           ///< Outputs of the last linear layer.
+  std::string family;              ///< "DensePolyNN", "DenseLinearNN", "SimpleCNN", "SimpleCNN2".
+  int64_t nr_conv_layers = 2;      ///< Conv blocks; used by SimpleCNN and SimpleCNN2 only.
+  int64_t nr_linear_layers = 3;    ///< Linear layers, the classifier included.
+  int64_t classes = 10;            ///< Outputs of the last linear layer.
   std::vector<int64_t> input_chw;  ///< C,H,W of one sample (just C·H·W features for dense ones).
-  std::string name;               ///< The expanded document's "name"; empty: the family's.
+  std::string name;                ///< The expanded document's "name"; empty: the family's.
 };
 
 /// The family names, in the order the docs list them.

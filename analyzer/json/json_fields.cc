@@ -29,11 +29,11 @@ std::optional<int64_t> AsInt(const Json& v) {
 
 }  // namespace
 
-std::string OneLine(std::string_view text) {
+std::string OneLine(std::string_view text, bool keep_non_ascii) {
   std::string out;
   out.reserve(text.size());
   for (unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7f) {
+    if ((c >= 0x20 && c < 0x7f) || (keep_non_ascii && c >= 0x80)) {
       out += static_cast<char>(c);
     } else {
       char buf[8];
@@ -57,18 +57,23 @@ std::string Quote(std::string_view text) {
 
 std::string Describe(const Json& value) {
   switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return value.get<bool>() ? "true" : "false";
-    case Json::value_t::string: return Quote(value.get_ref<const std::string&>());
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return value.get<bool>() ? "true" : "false";
+    case Json::value_t::string:
+      return Quote(value.get_ref<const std::string&>());
     case Json::value_t::number_integer:
     case Json::value_t::number_unsigned:
-    case Json::value_t::number_float: return value.dump();
+    case Json::value_t::number_float:
+      return value.dump();
     case Json::value_t::array:
       return value.empty() ? "an empty array"
                            : "an array of " + std::to_string(value.size()) + " values";
     case Json::value_t::object:
       return value.empty() ? "an empty object" : "an object";
-    default: return "a value of another type";
+    default:
+      return "a value of another type";
   }
 }
 
@@ -90,6 +95,12 @@ std::string Pointer(const std::string& parent, size_t index) {
   return parent + "/" + std::to_string(index);
 }
 
+int64_t ReadInt(const Json& value, const std::string& pointer, int64_t min, int64_t max) {
+  auto i = AsInt(value);
+  if (!i || *i < min || *i > max) Expected(pointer, RangeText(min, max), value);
+  return *i;
+}
+
 void Expected(const std::string& pointer, const std::string& expected, const Json& got) {
   throw SpecError(pointer, "expected " + expected + ", got " + Describe(got));
 }
@@ -104,8 +115,7 @@ const Json* Fields::Find(std::string_view key) const {
   return it == object_.end() ? nullptr : &*it;
 }
 
-void Fields::OnlyAllow(std::span<const std::string_view> allowed,
-                       std::string_view context) const {
+void Fields::OnlyAllow(std::span<const std::string_view> allowed, std::string_view context) const {
   for (const auto& [key, value] : object_.items()) {
     bool known = false;
     for (std::string_view a : allowed) known |= key == a;
@@ -120,9 +130,7 @@ void Fields::OnlyAllow(std::span<const std::string_view> allowed,
 int64_t Fields::Int(std::string_view key, int64_t min, int64_t max) const {
   const Json* v = Find(key);
   if (!v) throw SpecError(At(key), "missing required field; expected " + RangeText(min, max));
-  auto i = AsInt(*v);
-  if (!i || *i < min || *i > max) Expected(At(key), RangeText(min, max), *v);
-  return *i;
+  return ReadInt(*v, At(key), min, max);
 }
 
 int64_t Fields::Int(std::string_view key, int64_t min, int64_t max, int64_t dflt) const {
@@ -143,11 +151,7 @@ std::array<int64_t, 2> Fields::Pair(std::string_view key, int64_t min, int64_t m
   }
   if (!v->is_array() || v->size() != 2) Expected(At(key), expected, *v);
   std::array<int64_t, 2> out{};
-  for (size_t k = 0; k < 2; ++k) {
-    auto i = AsInt((*v)[k]);
-    if (!i || *i < min || *i > max) Expected(Pointer(At(key), k), RangeText(min, max), (*v)[k]);
-    out[k] = *i;
-  }
+  for (size_t k = 0; k < 2; ++k) out[k] = ReadInt((*v)[k], Pointer(At(key), k), min, max);
   return out;
 }
 
@@ -162,8 +166,8 @@ double Fields::Number(std::string_view key, double min, double max, bool max_ope
                       double dflt) const {
   const Json* v = Find(key);
   if (!v) return dflt;
-  std::string expected = "a number in [" + Json(min).dump() + ", " + Json(max).dump() +
-                         (max_open ? ")" : "]");
+  std::string expected =
+      "a number in [" + Json(min).dump() + ", " + Json(max).dump() + (max_open ? ")" : "]");
   if (!v->is_number()) Expected(At(key), expected, *v);
   double d = v->get<double>();
   if (!std::isfinite(d) || d < min || d > max || (max_open && d == max)) {

@@ -8,13 +8,12 @@
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace joulecast::json_internal {
 
@@ -38,8 +37,9 @@ class SpecError : public std::runtime_error {
   std::string pointer_;
 };
 
-/// `text` with control characters and non-ASCII bytes escaped, so a message stays one line.
-std::string OneLine(std::string_view text);
+/// `text` with control characters escaped as \xNN, so a message stays one line; bytes outside
+/// ASCII are escaped too unless `keep_non_ascii` (for our own UTF-8, such as "N×64").
+std::string OneLine(std::string_view text, bool keep_non_ascii = false);
 /// `text` as a quoted JSON string, escaped by OneLine, cut to about 60 characters.
 std::string Quote(std::string_view text);
 /// A short description of a JSON value for "got ..." ("\"x\"", "-3", "an array of 3 values").
@@ -52,6 +52,10 @@ std::string Pointer(const std::string& parent, size_t index);
 /// "expected X, got Y" thrown for the field at `pointer`.
 [[noreturn]] void Expected(const std::string& pointer, const std::string& expected,
                            const Json& got);
+
+/// The integer `value` if it lies in [min, max]; otherwise throws for the field at `pointer`.
+/// Numbers with a fraction or exponent (2.5, 1e3) are not integers here.
+int64_t ReadInt(const Json& value, const std::string& pointer, int64_t min, int64_t max);
 
 /// A JSON object whose fields are read one by one; fields outside an allowed list are errors.
 /// REQUIRES: `object` outlives the reader.

@@ -4,8 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <set>
-#include <sstream>
+#include <utility>
 
 #include "analyzer/core/checked_math.h"
 #include "analyzer/core/shape_inference.h"
@@ -17,19 +16,35 @@ namespace joulecast {
 
 namespace {
 
-using namespace json_internal;  // NOLINT: the front end's own internals
+using json_internal::Describe;
+using json_internal::Expected;
+using json_internal::Fields;
+using json_internal::FindLayerOp;
+using json_internal::Json;
+using json_internal::kMaxDim;
+using json_internal::kMaxElements;
+using json_internal::LayerInput;
+using json_internal::LayerOp;
+using json_internal::LayerOpList;
+using json_internal::OneLine;
+using json_internal::Pointer;
+using json_internal::Quote;
+using json_internal::ReadInt;
+using json_internal::SpecError;
 
-constexpr size_t kMaxFileBytes = size_t{64} << 20;
+constexpr size_t kMaxFileBytes = size_t{16} << 20;
 constexpr size_t kMaxIdLength = 128;
 
 const std::string_view kPlainFields[] = {"name", "input", "layers"};
-const std::string_view kFamilyFields[] = {"family", "name", "input", "nr_conv_layers",
+const std::string_view kFamilyFields[] = {"family",           "name",   "input", "nr_conv_layers",
                                           "nr_linear_layers", "classes"};
 const std::string_view kInputFields[] = {"shape"};
 
 // Thrown errors carry their pointer apart so the message reads "<file>: <pointer>: <what>".
+// Pointers hold the user's keys verbatim; `what` has quoted user text escaped already.
 Status ErrorAt(const std::string& source, const std::string& pointer, const std::string& what) {
-  return Status::Error(OneLine(source) + ": " + (pointer.empty() ? "" : pointer + ": ") + what);
+  return Status::Error(OneLine(source) + ": " + (pointer.empty() ? "" : OneLine(pointer) + ": ") +
+                       OneLine(what, true));
 }
 
 std::string Stem(const std::string& path) {
@@ -53,19 +68,15 @@ std::vector<int64_t> ReadInputShape(const Fields& top, const LoadOptions& option
   }
   std::vector<int64_t> chw;
   for (size_t i = 0; i < shape->size(); ++i) {
-    const Json& v = (*shape)[i];
-    if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > kMaxDim ||
-        (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(kMaxDim))) {
-      Expected(Pointer("/input/shape", i), "a positive integer up to " + std::to_string(kMaxDim),
-               v);
-    }
-    chw.push_back(v.get<int64_t>());
+    chw.push_back(ReadInt((*shape)[i], Pointer("/input/shape", i), 1, kMaxDim));
   }
   if (options.input_chw) {
     chw = *options.input_chw;
     bool ok = !chw.empty() && chw.size() <= 3;
     for (int64_t v : chw) ok &= v >= 1 && v <= kMaxDim;
-    if (!ok) throw SpecError("", "the input shape given to replace input.shape must be " + expected);
+    if (!ok) {
+      throw SpecError("", "the input shape given to replace input.shape must be " + expected);
+    }
   }
   return chw;
 }
@@ -168,8 +179,7 @@ class PlainBuilder {
     }
     if (!from->is_array() || from->size() < static_cast<size_t>(op.min_inputs) ||
         from->size() > static_cast<size_t>(op.max_inputs)) {
-      Expected(f.At("from"), "an array of " + count + " of earlier layers (or \"input\")",
-               *from);
+      Expected(f.At("from"), "an array of " + count + " of earlier layers (or \"input\")", *from);
     }
     std::vector<int> inputs;
     for (size_t k = 0; k < from->size(); ++k) {
@@ -193,6 +203,10 @@ class PlainBuilder {
                                 (later->second == i ? std::string("this layer")
                                                     : Pointer("/layers", later->second)) +
                                 "; \"from\" may only name earlier layers");
+      }
+      if (taken_.count(id)) {
+        throw SpecError(at, Quote(id) + " is the default name of layer " + taken_.at(id) +
+                                "; \"from\" reads ids, so give that layer an \"id\"");
       }
       throw SpecError(at, "unknown id " + Quote(id) + "; " + KnownIds());
     }
@@ -218,8 +232,8 @@ class PlainBuilder {
     std::string op_name = f.Text("op");
     const LayerOp* op = FindLayerOp(op_name);
     if (!op) {
-      throw SpecError(f.At("op"), "unknown op " + Quote(op_name) + "; the ops are " +
-                                      LayerOpList());
+      throw SpecError(f.At("op"),
+                      "unknown op " + Quote(op_name) + "; the ops are " + LayerOpList());
     }
     f.OnlyAllow(op->fields, "for " + op_name);
     std::string name = LayerName(f, op->name, i);
@@ -228,16 +242,18 @@ class PlainBuilder {
     std::vector<int> inputs = Inputs(f, *op, i, previous);
     size_t first_node = g_.nodes.size();
     int out = op->build(g_, LayerInput{op->name, f, name, std::move(inputs)});
-    for (size_t n = first_node; n < g_.nodes.size(); ++n) node_layer_[g_.nodes[n].name] = f.pointer();
+    for (size_t n = first_node; n < g_.nodes.size(); ++n) {
+      node_layer_[g_.nodes[n].name] = f.pointer();
+    }
     if (f.Find("id")) output_of_.emplace(name, std::make_pair(out, i));
     return out;
   }
 
   const Json& layers_;
   Graph& g_;
-  std::map<std::string, size_t> defined_at_;               // id -> first layer using it
+  std::map<std::string, size_t> defined_at_;                 // id -> first layer using it
   std::map<std::string, std::pair<int, size_t>> output_of_;  // id -> (tensor, layer)
-  std::map<std::string, std::string> taken_;               // layer name -> its pointer
+  std::map<std::string, std::string> taken_;                 // layer name -> its pointer
   std::map<std::string, std::string> node_layer_;
   std::vector<bool> used_;
   std::vector<std::string> names_;
@@ -274,8 +290,8 @@ Graph BuildPlain(const Fields& top, const std::string& source, const LoadOptions
   std::vector<Diagnostic> diagnostics = InferShapes(g);
   if (!diagnostics.empty()) {
     const Diagnostic& d = diagnostics.front();
-    auto at = d.node >= 0 ? builder.node_layer().find(g.nodes[d.node].name)
-                          : builder.node_layer().end();
+    auto at =
+        d.node >= 0 ? builder.node_layer().find(g.nodes[d.node].name) : builder.node_layer().end();
     throw SpecError(at == builder.node_layer().end() ? "" : at->second, d.message);
   }
   return g;
@@ -285,8 +301,8 @@ FamilySpec ReadFamily(const Fields& top, const LoadOptions& options) {
   top.OnlyAllow(kFamilyFields, "in a family architecture");
   FamilySpec spec;
   spec.family = top.Text("family");
-  spec.nr_conv_layers = top.Int("nr_conv_layers", 1, 1000, spec.nr_conv_layers);
-  spec.nr_linear_layers = top.Int("nr_linear_layers", 1, 1000, spec.nr_linear_layers);
+  spec.nr_conv_layers = top.Int("nr_conv_layers", 1, kMaxFamilyLayers, spec.nr_conv_layers);
+  spec.nr_linear_layers = top.Int("nr_linear_layers", 1, kMaxFamilyLayers, spec.nr_linear_layers);
   spec.classes = top.Int("classes", 1, kMaxDim, spec.classes);
   spec.input_chw = ReadInputShape(top, options);
   if (const Json* name = top.Find("name")) {
@@ -305,20 +321,21 @@ Json ParseText(std::string_view text) {
     // nlohmann's message starts "[json.exception.parse_error.101] parse error at line 2, ...".
     std::string what = e.what();
     size_t start = what.find("] ");
-    throw SpecError("", "invalid JSON: " +
-                            OneLine(start == std::string::npos ? what : what.substr(start + 2)));
+    throw SpecError(
+        "", "invalid JSON: " + OneLine(start == std::string::npos ? what : what.substr(start + 2)));
   }
 }
 
 Result<Graph> Load(std::string_view text, const std::string& source, const LoadOptions& options) {
   if (options.batch && (*options.batch < 1 || *options.batch > kMaxDim)) {
-    return ErrorAt(source, "", "the batch size must be a positive integer up to " +
-                                   std::to_string(kMaxDim) + ", got " +
-                                   std::to_string(*options.batch));
+    return ErrorAt(source, "",
+                   "the batch size must be a positive integer up to " + std::to_string(kMaxDim) +
+                       ", got " + std::to_string(*options.batch));
   }
   Json doc = ParseText(text);
-  if (!doc.is_object()) throw SpecError("", "expected a JSON object at the top level, got " +
-                                                Describe(doc));
+  if (!doc.is_object()) {
+    throw SpecError("", "expected a JSON object at the top level, got " + Describe(doc));
+  }
   Fields top(doc, "");
   if (!top.Find("family")) return BuildPlain(top, source, options);
 
@@ -341,6 +358,11 @@ Result<Graph> Load(std::string_view text, const std::string& source, const LoadO
 
 Result<Graph> ParseJsonArchitecture(std::string_view text, const std::string& source,
                                     const LoadOptions& options) {
+  if (text.size() > kMaxFileBytes) {
+    return ErrorAt(
+        source, "",
+        "larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB; not an architecture file");
+  }
   // Internally errors are thrown (nlohmann throws too); none leaves this function.
   try {
     return Load(text, source, options);
@@ -359,8 +381,9 @@ Result<Graph> LoadJsonFile(const std::string& path, const LoadOptions& options) 
   while (file.read(buffer, sizeof buffer) || file.gcount() > 0) {
     text.append(buffer, static_cast<size_t>(file.gcount()));
     if (text.size() > kMaxFileBytes) {
-      return ErrorAt(path, "", "file is larger than " + std::to_string(kMaxFileBytes >> 20) +
-                                   " MiB; not an architecture file");
+      return ErrorAt(
+          path, "",
+          "larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB; not an architecture file");
     }
   }
   if (file.bad()) return ErrorAt(path, "", "cannot read the file");

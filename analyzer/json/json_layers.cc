@@ -61,10 +61,10 @@ class Builder {
     for (size_t a = 0; a < 2; ++a) {
       int64_t span = d[a] * (k[a] - 1) + 1;
       if (dims()[2 + a] + 2 * p[a] < span) {
-        throw SpecError(fields().At(field),
-                        "a " + PairText(k) + " window with dilation " + PairText(d) +
-                            " does not fit the " + PairText({dims()[2], dims()[3]}) +
-                            " input padded by " + PairText(p));
+        throw SpecError(fields().At(field), "a " + PairText(k) + " window with dilation " +
+                                                PairText(d) + " does not fit the " +
+                                                PairText({dims()[2], dims()[3]}) +
+                                                " input padded by " + PairText(p));
       }
     }
   }
@@ -72,8 +72,8 @@ class Builder {
   int Param(std::string_view suffix, Dims shape, Role role = Role::parameter) {
     auto n = CheckedProduct(shape);
     if (!n || *n > kMaxElements) {
-      throw SpecError(fields().pointer(), "its " + std::string(suffix) +
-                                              " would have more than 2^48 elements");
+      throw SpecError(fields().pointer(),
+                      "its " + std::string(suffix) + " would have more than 2^48 elements");
     }
     Tensor t;
     t.name = l_.name + "." + std::string(suffix);
@@ -134,9 +134,8 @@ int Conv2d(Graph& g, const LayerInput& l) {
   b.RequireRank(4, 4, "an N×C×H×W input");
   int64_t in = b.dims()[1];
   if (in % groups != 0 || out % groups != 0) {
-    throw SpecError(f.At("groups"), "groups " + std::to_string(groups) +
-                                        " must divide both the " + std::to_string(in) +
-                                        " input channels and out_channels " +
+    throw SpecError(f.At("groups"), "groups " + std::to_string(groups) + " must divide both the " +
+                                        std::to_string(in) + " input channels and out_channels " +
                                         std::to_string(out));
   }
   b.RequireWindowFits("kernel", k, p, d);
@@ -166,8 +165,7 @@ int Linear(Graph& g, const LayerInput& l) {
   int w = b.Param("weight", {in, out});
   if (!bias) return b.Node(Op::MatMul, {b.input(), w});
   int product = b.Node(Op::MatMul, b.name(), {b.input(), w}, {}, b.name() + ".matmul");
-  return b.Node(Op::Add, b.name() + ".bias_add", {product, b.Param("bias", {out})}, {},
-                b.name());
+  return b.Node(Op::Add, b.name() + ".bias_add", {product, b.Param("bias", {out})}, {}, b.name());
 }
 
 int BatchNorm(Graph& g, const LayerInput& l, size_t min_rank, size_t max_rank,
@@ -176,18 +174,14 @@ int BatchNorm(Graph& g, const LayerInput& l, size_t min_rank, size_t max_rank,
   b.RequireRank(min_rank, max_rank, what);
   int64_t c = b.dims()[1];
   // ONNX's momentum weighs the running statistic; PyTorch's default 0.1 weighs the batch's.
-  return b.Node(Op::BatchNormalization,
-                {b.input(), b.Param("weight", {c}), b.Param("bias", {c}),
-                 b.Param("running_mean", {c}, Role::buffer),
-                 b.Param("running_var", {c}, Role::buffer)},
-                {{"epsilon", RealAttr(1e-5)},
-                 {"momentum", RealAttr(0.9)},
-                 {"training_mode", IntAttr(1)}});
+  return b.Node(
+      Op::BatchNormalization,
+      {b.input(), b.Param("weight", {c}), b.Param("bias", {c}),
+       b.Param("running_mean", {c}, Role::buffer), b.Param("running_var", {c}, Role::buffer)},
+      {{"epsilon", RealAttr(1e-5)}, {"momentum", RealAttr(0.9)}, {"training_mode", IntAttr(1)}});
 }
 
-int BatchNorm2d(Graph& g, const LayerInput& l) {
-  return BatchNorm(g, l, 4, 4, "an N×C×H×W input");
-}
+int BatchNorm2d(Graph& g, const LayerInput& l) { return BatchNorm(g, l, 4, 4, "an N×C×H×W input"); }
 
 int BatchNorm1d(Graph& g, const LayerInput& l) {
   return BatchNorm(g, l, 2, 3, "an N×C or N×C×L input");
@@ -227,8 +221,8 @@ int Pool2d(Graph& g, const LayerInput& l) {
   b.RequireRank(4, 4, "an N×C×H×W input");
   // PyTorch rejects such padding, and every network here must also build in libtorch.
   if (p[0] > k[0] / 2 || p[1] > k[1] / 2) {
-    throw SpecError(f.At("padding"), "padding " + PairText(p) +
-                                         " is more than half the kernel " + PairText(k));
+    throw SpecError(f.At("padding"),
+                    "padding " + PairText(p) + " is more than half the kernel " + PairText(k));
   }
   b.RequireWindowFits("kernel", k, p, kOnes);
   Attrs attrs = {{"kernel_shape", IntsAttr({k[0], k[1]})},
@@ -252,8 +246,7 @@ int AdaptiveAvgPool2d(Graph& g, const LayerInput& l) {
   int64_t h = b.dims()[2], w = b.dims()[3];
   if (h % out[0] != 0 || w % out[1] != 0) {
     throw SpecError(l.fields.At("output"),
-                    "the " + PairText({h, w}) + " input does not divide into a " +
-                        PairText(out) +
+                    "the " + PairText({h, w}) + " input does not divide into a " + PairText(out) +
                         " output; only even windows have an exact AveragePool equivalent");
   }
   // With the input divisible by the output, PyTorch's windows are all h/oh x w/ow, tiled.
@@ -300,7 +293,9 @@ const std::vector<LayerOp>& LayerOps() {
       {"conv2d",
        {"op", "id", "from", "out_channels", "kernel", "stride", "padding", "dilation", "groups",
         "bias"},
-       1, 1, Conv2d},
+       1,
+       1,
+       Conv2d},
       {"linear", {"op", "id", "from", "out_features", "bias"}, 1, 1, Linear},
       {"relu", {"op", "id", "from"}, 1, 1, Unary<Op::Relu>},
       {"leaky_relu", {"op", "id", "from", "negative_slope"}, 1, 1, LeakyRelu},
@@ -311,9 +306,11 @@ const std::vector<LayerOp>& LayerOps() {
       {"batchnorm2d", {"op", "id", "from"}, 1, 1, BatchNorm2d},
       {"batchnorm1d", {"op", "id", "from"}, 1, 1, BatchNorm1d},
       {"layernorm", {"op", "id", "from", "normalized_dims"}, 1, 1, LayerNorm},
-      {"maxpool2d", {"op", "id", "from", "kernel", "stride", "padding"}, 1, 1,
-       Pool2d<Op::MaxPool>},
-      {"avgpool2d", {"op", "id", "from", "kernel", "stride", "padding"}, 1, 1,
+      {"maxpool2d", {"op", "id", "from", "kernel", "stride", "padding"}, 1, 1, Pool2d<Op::MaxPool>},
+      {"avgpool2d",
+       {"op", "id", "from", "kernel", "stride", "padding"},
+       1,
+       1,
        Pool2d<Op::AveragePool>},
       {"global_avgpool", {"op", "id", "from"}, 1, 1, GlobalAvgPool},
       {"adaptive_avgpool2d", {"op", "id", "from", "output"}, 1, 1, AdaptiveAvgPool2d},

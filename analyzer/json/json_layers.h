@@ -21,9 +21,9 @@ struct LayerInput {
 
 /// A layer op of the format.
 struct LayerOp {
-  std::string_view name;                ///< As written in "op": "conv2d".
+  std::string_view name;                 ///< As written in "op": "conv2d".
   std::vector<std::string_view> fields;  ///< All fields it accepts, "op", "id", "from" included.
-  int min_inputs = 1;                   ///< add and concat join 2 or more; the rest read one.
+  int min_inputs = 1;                    ///< add and concat join 2 or more; the rest read one.
   int max_inputs = 1;
   /// Adds the layer's parameter tensors and nodes to the graph, inferring each node's shape,
   /// and returns the index of its output tensor. Throws SpecError naming the field at fault.

@@ -21,7 +21,10 @@ inline std::string DimsOf(const Graph& g, const std::string& tensor) {
   if (i < 0) return "missing";
   if (!g.tensors[i].shape_known) return "?";
   std::string s;
-  for (int64_t d : g.tensors[i].dims) s += (s.empty() ? "" : "x") + std::to_string(d);
+  for (int64_t d : g.tensors[i].dims) {
+    if (!s.empty()) s += 'x';
+    s += std::to_string(d);
+  }
   return s;
 }
 

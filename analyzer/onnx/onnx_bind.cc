@@ -23,7 +23,10 @@ std::string DimLabel(const onnx::TensorShapeProto_Dimension& d) {
 
 std::string ChwString(const std::vector<int64_t>& chw) {
   std::string s;
-  for (size_t i = 0; i < chw.size(); ++i) s += (i ? "x" : "") + std::to_string(chw[i]);
+  for (size_t i = 0; i < chw.size(); ++i) {
+    if (i > 0) s += 'x';
+    s += std::to_string(chw[i]);
+  }
   return s;
 }
 
@@ -34,7 +37,8 @@ Status CheckOptions(const LoadOptions& options) {
   if (options.input_chw) {
     if (options.input_chw->empty()) return Status::Error("--input needs at least one dim");
     for (int64_t d : *options.input_chw) {
-      if (d < 1) return Status::Error("--input dims must be at least 1: " + ChwString(*options.input_chw));
+      if (d < 1)
+        return Status::Error("--input dims must be at least 1: " + ChwString(*options.input_chw));
     }
   }
   return Status();

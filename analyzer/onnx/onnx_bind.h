@@ -2,9 +2,9 @@
 // front end), so that ONNX's shape inference sees concrete dims.
 #pragma once
 
-#include <cstdint>
-
 #include <onnx/onnx_pb.h>
+
+#include <cstdint>
 
 #include "analyzer/core/load_options.h"
 #include "analyzer/core/status.h"

@@ -16,24 +16,48 @@ namespace {
 using onnx::TensorProto;
 
 bool IsFloat(DType t) {
-  return t == DType::float32 || t == DType::float16 || t == DType::float64 ||
-         t == DType::bfloat16;
+  return t == DType::float32 || t == DType::float16 || t == DType::float64 || t == DType::bfloat16;
 }
 
-bool IsInteger(int data_type) {
+// How an integer TensorProto type is stored: bytes per element in raw_data, signedness, and the
+// typed field that holds it otherwise.
+struct IntLayout {
+  enum Field { int32_data, int64_data, uint64_data };
+  int width;
+  bool is_signed;
+  Field field;
+};
+
+std::optional<IntLayout> LayoutOf(int data_type) {
   switch (data_type) {
-    case TensorProto::INT64: case TensorProto::INT32: case TensorProto::INT16:
-    case TensorProto::INT8: case TensorProto::UINT64: case TensorProto::UINT32:
-    case TensorProto::UINT16: case TensorProto::UINT8: case TensorProto::BOOL:
-      return true;
+    case TensorProto::INT64:
+      return IntLayout{8, true, IntLayout::int64_data};
+    case TensorProto::INT32:
+      return IntLayout{4, true, IntLayout::int32_data};
+    case TensorProto::INT16:
+      return IntLayout{2, true, IntLayout::int32_data};
+    case TensorProto::INT8:
+      return IntLayout{1, true, IntLayout::int32_data};
+    case TensorProto::UINT16:
+      return IntLayout{2, false, IntLayout::int32_data};
+    case TensorProto::UINT8:
+    case TensorProto::BOOL:
+      return IntLayout{1, false, IntLayout::int32_data};
+    case TensorProto::UINT32:
+      return IntLayout{4, false, IntLayout::uint64_data};
+    case TensorProto::UINT64:
+      return IntLayout{8, false, IntLayout::uint64_data};
     default:
-      return false;
+      return std::nullopt;
   }
 }
 
 std::string DimsString(const google::protobuf::RepeatedField<int64_t>& dims) {
   std::string s = "[";
-  for (int i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  for (int i = 0; i < dims.size(); ++i) {
+    if (i > 0) s += ", ";
+    s += std::to_string(dims[i]);
+  }
   return s + "]";
 }
 
@@ -53,53 +77,41 @@ Result<int64_t> Elements(const google::protobuf::RepeatedField<int64_t>& dims,
 }
 
 // Reads the values of a small integer tensor whose payload StripModel kept.
-Status ReadIntValues(const TensorProto& t, int64_t elements, const std::string& what,
-                     std::optional<std::vector<int64_t>>* values) {
+Status ReadIntValues(const TensorProto& t, const IntLayout& layout, int64_t elements,
+                     const std::string& what, std::optional<std::vector<int64_t>>* values) {
   if (t.data_location() == TensorProto::EXTERNAL) return Status();
-  int width = 0;
-  bool is_signed = true;
-  int typed_count = 0;
-  switch (t.data_type()) {
-    case TensorProto::INT64: width = 8; typed_count = t.int64_data_size(); break;
-    case TensorProto::INT32: width = 4; typed_count = t.int32_data_size(); break;
-    case TensorProto::INT16: width = 2; typed_count = t.int32_data_size(); break;
-    case TensorProto::INT8: width = 1; typed_count = t.int32_data_size(); break;
-    case TensorProto::UINT16: width = 2; is_signed = false; typed_count = t.int32_data_size(); break;
-    case TensorProto::UINT8:
-    case TensorProto::BOOL: width = 1; is_signed = false; typed_count = t.int32_data_size(); break;
-    case TensorProto::UINT32: width = 4; is_signed = false; typed_count = t.uint64_data_size(); break;
-    case TensorProto::UINT64: width = 8; is_signed = false; typed_count = t.uint64_data_size(); break;
-    default: return Status();
-  }
   std::vector<int64_t> v;
   if (t.has_raw_data()) {
     const std::string& raw = t.raw_data();
+    const int width = layout.width;
     if (raw.size() != static_cast<size_t>(elements) * width) {
       return Status::Error(what + " holds " + std::to_string(raw.size()) +
-                           " bytes of data but its dims need " +
-                           std::to_string(elements * width));
+                           " bytes of data but its dims need " + std::to_string(elements * width));
     }
     v.resize(elements);
     for (int64_t i = 0; i < elements; ++i) {
       uint64_t bits = 0;
       std::memcpy(&bits, raw.data() + i * width, width);  // Little-endian hosts only.
-      if (is_signed && width < 8 && (bits >> (8 * width - 1)) != 0) bits |= ~0ull << (8 * width);
+      if (layout.is_signed && width < 8 && (bits >> (8 * width - 1)) != 0) {
+        bits |= ~uint64_t{0} << (8 * width);
+      }
       v[i] = static_cast<int64_t>(bits);
     }
   } else {
-    if (typed_count != elements) {
-      return Status::Error(what + " holds " + std::to_string(typed_count) +
-                           " values but its dims need " + std::to_string(elements));
+    switch (layout.field) {
+      case IntLayout::int32_data:
+        v.assign(t.int32_data().begin(), t.int32_data().end());
+        break;
+      case IntLayout::int64_data:
+        v.assign(t.int64_data().begin(), t.int64_data().end());
+        break;
+      case IntLayout::uint64_data:
+        v.assign(t.uint64_data().begin(), t.uint64_data().end());
+        break;
     }
-    v.reserve(elements);
-    for (int i = 0; i < typed_count; ++i) {
-      if (t.data_type() == TensorProto::INT64) {
-        v.push_back(t.int64_data(i));
-      } else if (t.data_type() == TensorProto::UINT32 || t.data_type() == TensorProto::UINT64) {
-        v.push_back(static_cast<int64_t>(t.uint64_data(i)));
-      } else {
-        v.push_back(t.int32_data(i));
-      }
+    if (static_cast<int64_t>(v.size()) != elements) {
+      return Status::Error(what + " holds " + std::to_string(v.size()) +
+                           " values but its dims need " + std::to_string(elements));
     }
   }
   *values = std::move(v);
@@ -114,8 +126,9 @@ Status FillFromTensorProto(const TensorProto& t, bool in_initializer, const std:
   out->dtype = DTypeFromOnnx(t.data_type());
   out->dims.assign(t.dims().begin(), t.dims().end());
   out->shape_known = true;
-  if (IsInteger(t.data_type()) && onnx_wire::KeepPayload(t.data_type(), *elements, in_initializer)) {
-    return ReadIntValues(t, *elements, what, &out->int_values);
+  const std::optional<IntLayout> layout = LayoutOf(t.data_type());
+  if (layout && onnx_wire::KeepPayload(t.data_type(), *elements, in_initializer)) {
+    return ReadIntValues(t, *layout, *elements, what, &out->int_values);
   }
   return Status();
 }
@@ -123,13 +136,37 @@ Status FillFromTensorProto(const TensorProto& t, bool in_initializer, const std:
 // Whether input `position` of `op` holds a trainable weight when it is a float initializer.
 bool IsWeightPosition(Op op, size_t position) {
   switch (op) {
-    case Op::Conv: case Op::ConvTranspose: case Op::Gemm:
-    case Op::BatchNormalization: case Op::LayerNormalization: case Op::InstanceNormalization:
+    case Op::Conv:
+    case Op::ConvTranspose:
+    case Op::Gemm:
+    case Op::BatchNormalization:
+    case Op::LayerNormalization:
+    case Op::InstanceNormalization:
       return position == 1 || position == 2;
-    case Op::MatMul: case Op::Add: case Op::Sub: case Op::Mul: case Op::Div:
+    case Op::MatMul:
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
       return position <= 1;
     case Op::PRelu:
       return position == 1;
+    default:
+      return false;
+  }
+}
+
+// Ops that pass a weight through unchanged in value (input 0 to output 0).
+bool IsView(Op op) {
+  switch (op) {
+    case Op::Transpose:
+    case Op::Reshape:
+    case Op::Identity:
+    case Op::Cast:
+    case Op::Squeeze:
+    case Op::Unsqueeze:
+    case Op::Flatten:
+      return true;
     default:
       return false;
   }
@@ -215,7 +252,10 @@ class Converter {
   std::string UniqueNodeName(const onnx::NodeProto& n, int position) {
     std::string name = n.name();
     if (name.empty()) name = n.op_type() + "_" + std::to_string(position);
-    while (!node_names_.insert(name).second) name += "_" + std::to_string(position);
+    while (!node_names_.insert(name).second) {
+      name += '_';
+      name += std::to_string(position);
+    }
     return name;
   }
 
@@ -298,8 +338,8 @@ class Converter {
       if (!d.has_dim_value() || d.dim_value() < 0) return Status();
       auto product = CheckedMul(elements, d.dim_value());
       if (!product || *product > onnx_bind::kMaxElements) {
-        return Status::Error("tensor '" + t.name + "' of " + node.op_type + " node '" +
-                             node.name + "' has an absurd shape (more than 2^40 elements)");
+        return Status::Error("tensor '" + t.name + "' of " + node.op_type + " node '" + node.name +
+                             "' has an absurd shape (more than 2^40 elements)");
       }
       elements = *product;
       dims.push_back(d.dim_value());
@@ -364,9 +404,27 @@ class Converter {
 
   void AssignInitializerRoles() {
     std::vector<bool> at_weight(out_->tensors.size(), false);
+    std::vector<int> work;
     for (const Node& node : out_->nodes) {
       for (size_t k = 0; k < node.inputs.size(); ++k) {
-        if (node.inputs[k] >= 0 && IsWeightPosition(node.op, k)) at_weight[node.inputs[k]] = true;
+        const int in = node.inputs[k];
+        if (in >= 0 && IsWeightPosition(node.op, k) && !at_weight[in]) {
+          at_weight[in] = true;
+          work.push_back(in);
+        }
+      }
+    }
+    // Without constant folding, torch exports a Linear on 3-D or 4-D input as
+    // MatMul(x, Transpose(W)): the weight reaches its weight position through views.
+    while (!work.empty()) {
+      const int t = work.back();
+      work.pop_back();
+      const int producer = out_->tensors[t].producer;
+      if (producer < 0 || !IsView(out_->nodes[producer].op)) continue;
+      const std::vector<int>& inputs = out_->nodes[producer].inputs;
+      if (!inputs.empty() && inputs[0] >= 0 && !at_weight[inputs[0]]) {
+        at_weight[inputs[0]] = true;
+        work.push_back(inputs[0]);
       }
     }
     for (int index : initializers_) {

@@ -2,10 +2,10 @@
 // front end).
 #pragma once
 
+#include <onnx/onnx_pb.h>
+
 #include <string>
 #include <unordered_map>
-
-#include <onnx/onnx_pb.h>
 
 #include "analyzer/core/ir.h"
 #include "analyzer/core/status.h"
@@ -22,7 +22,9 @@ using PropagatedData = std::unordered_map<std::string, onnx::TensorShapeProto>;
 /// - initializers become Role::parameter when of a float type and consumed at a weight position
 ///   (Conv/ConvTranspose W and B, Gemm B and C, MatMul either operand, BatchNormalization scale
 ///   and B, Layer/InstanceNormalization scale and bias, PRelu slope, an operand of Add, Sub, Mul,
-///   Div), Role::buffer for other float ones (BatchNormalization mean and var among them), and
+///   Div; also when reaching such a position through views such as Transpose, as torch exports
+///   a Linear on 4-D input), Role::buffer for other float ones (BatchNormalization mean and var
+///   among them), and
 ///   Role::constant for integer ones, with int_values when small;
 /// - Constant nodes' outputs are Role::constant with dims, and int_values when small integers;
 /// - node outputs take dtype and, when every dim is known, dims from ONNX's value_info;

@@ -1,16 +1,18 @@
 #include "analyzer/onnx/onnx_frontend.h"
 
-#include <climits>
-#include <utility>
-
-#include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
+
+#include <climits>
+#include <string>
+#include <vector>
 
 #include "analyzer/core/shape_inference.h"
 #include "analyzer/onnx/mapped_file.h"
 #include "analyzer/onnx/onnx_bind.h"
+#include "analyzer/onnx/onnx_check.h"
 #include "analyzer/onnx/onnx_convert.h"
+#include "analyzer/onnx/onnx_guard.h"
 #include "analyzer/onnx/onnx_wire.h"
 
 namespace joulecast {
@@ -20,11 +22,29 @@ namespace {
 constexpr int64_t kMinOpset = 7;
 constexpr int64_t kMaxOpset = 17;
 
-Status Prefixed(const std::string& source, const Status& s) {
-  return Status::Error(source + ": " + s.message());
+// Names in a file may hold any bytes: the error stays one printable line of bounded length.
+Status OneLine(const std::string& message) {
+  constexpr size_t kMaxLength = 1000;
+  std::string line;
+  for (unsigned char c : message) {
+    if (line.size() >= kMaxLength) {
+      line += "...";
+      break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      line += "\\x";
+      line += kHex[c >> 4];
+      line += kHex[c & 15];
+    } else {
+      line += static_cast<char>(c);
+    }
+  }
+  return Status::Error(line);
 }
 
-Status CheckOpset(const onnx::ModelProto& model) {
+// The default-domain opset, checked to be one joulecast reads.
+Result<int64_t> DefaultOpset(const onnx::ModelProto& model) {
   for (const auto& opset : model.opset_import()) {
     if (!opset.domain().empty() && opset.domain() != "ai.onnx") continue;
     if (opset.version() < kMinOpset || opset.version() > kMaxOpset) {
@@ -32,7 +52,7 @@ Status CheckOpset(const onnx::ModelProto& model) {
                            " is not supported (opsets 7 to 17 are); re-export with "
                            "opset_version=14");
     }
-    return Status();
+    return opset.version();
   }
   return Status::Error("no opset import for the default ONNX domain (ir_version " +
                        std::to_string(model.ir_version()) + ")");
@@ -43,51 +63,60 @@ void RunOnnxInference(onnx::ModelProto* model, onnx_convert::PropagatedData* pro
   onnx::ShapeInferenceOptions options(/*check_type_val=*/false, /*strict_mode_val=*/0,
                                       /*data_prop_val=*/true);
   try {
-    onnx::shape_inference::InferShapes(*model, onnx::OpSchemaRegistry::Instance(), options,
+    onnx::shape_inference::InferShapes(*model, onnx_guard::GuardedSchemaRegistry(), options,
                                        propagated);
   } catch (...) {
     propagated->clear();
   }
 }
 
-}  // namespace
-
-Result<Graph> ParseOnnx(std::string_view bytes, const std::string& source,
-                        const LoadOptions& options) {
-  if (bytes.empty()) return Status::Error(source + ": empty file, not an ONNX model");
+// Parses without naming the source; ParseOnnx adds it.
+Result<Graph> Parse(std::string_view bytes, const std::string& source, const LoadOptions& options) {
+  if (bytes.empty()) return Status::Error("empty file, not an ONNX model");
   std::string stripped;
-  if (Status s = onnx_wire::StripModel(bytes, &stripped); !s.ok()) return Prefixed(source, s);
+  if (Status s = onnx_wire::StripModel(bytes, &stripped); !s.ok()) return s;
   if (stripped.size() > static_cast<size_t>(INT_MAX)) {
-    return Status::Error(source + ": graph too large (over 2 GB without weights)");
+    return Status::Error("graph too large (over 2 GB without weights)");
   }
   onnx::ModelProto model;
   if (!model.ParseFromArray(stripped.data(), static_cast<int>(stripped.size()))) {
-    return Status::Error(source + ": not a valid ONNX model (protobuf parse failed)");
+    return Status::Error("not a valid ONNX model (protobuf parse failed)");
   }
   std::string().swap(stripped);
-  if (!model.has_graph()) return Status::Error(source + ": no graph in the model");
-  if (Status s = CheckOpset(model); !s.ok()) return Prefixed(source, s);
+  if (!model.has_graph()) return Status::Error("no graph in the model");
+  Result<int64_t> opset = DefaultOpset(model);
+  if (!opset.ok()) return opset.status();
+  if (Status s = onnx_check::VerifyNodes(model.graph(), *opset); !s.ok()) return s;
 
   auto batch = onnx_bind::BindInputs(model.mutable_graph(), options);
-  if (!batch.ok()) return Prefixed(source, batch.status());
+  if (!batch.ok()) return batch.status();
   onnx_convert::PropagatedData propagated;
   RunOnnxInference(&model, &propagated);
 
   Graph graph;
   graph.source = source;
   if (Status s = onnx_convert::ConvertGraph(model.graph(), *batch, propagated, &graph); !s.ok()) {
-    return Prefixed(source, s);
+    return s;
   }
-  if (Status s = graph.Finalize(); !s.ok()) return Prefixed(source, s);
+  if (Status s = graph.Finalize(); !s.ok()) return s;
   onnx_convert::MarkBatched(&graph);
   std::vector<Diagnostic> diagnostics = InferShapes(graph);
-  if (!diagnostics.empty()) return Status::Error(source + ": " + diagnostics.front().message);
+  if (!diagnostics.empty()) return Status::Error(diagnostics.front().message);
+  return graph;
+}
+
+}  // namespace
+
+Result<Graph> ParseOnnx(std::string_view bytes, const std::string& source,
+                        const LoadOptions& options) {
+  Result<Graph> graph = Parse(bytes, source, options);
+  if (!graph.ok()) return OneLine(source + ": " + graph.status().message());
   return graph;
 }
 
 Result<Graph> LoadOnnxFile(const std::string& path, const LoadOptions& options) {
   MappedFile file;
-  if (Status s = file.Open(path); !s.ok()) return s;
+  if (Status s = file.Open(path); !s.ok()) return OneLine(s.message());
   return ParseOnnx(file.bytes(), path, options);
 }
 

@@ -5,7 +5,11 @@
 // their weight payloads: a 553 MB VGG-16 costs a few megabytes of memory. Shapes come from ONNX's
 // own shape inference (onnx::shape_inference); the IR's inference then fills in what it leaves
 // unknown and folds shape plumbing to constants. protobuf and ONNX types stay inside this
-// library.
+// library. docs/onnx.md says how to export a model and which initializers count as parameters.
+//
+// Nodes are checked against ONNX's operator schemas first; ops the IR does not model (and ops of
+// other domains, shown as "domain:OpType") become Op::Unknown nodes, reported as unmodelled by
+// the costs, never rejected here.
 #pragma once
 
 #include <string>
@@ -18,7 +22,9 @@
 namespace joulecast {
 
 /// Loads `path`. Errors are one line naming the file and what is wrong (truncated or corrupt
-/// protobuf, dangling inputs, cycles, absurd dimensions, a batch that contradicts the model).
+/// protobuf, dangling inputs, cycles, absurd dimensions, a batch that contradicts the model);
+/// names from the file are printed with control characters escaped, and the line is cut at
+/// about 1,000 characters.
 Result<Graph> LoadOnnxFile(const std::string& path, const LoadOptions& options);
 
 /// The same from bytes in memory (tests, fuzzers); `source` names them in messages.

@@ -42,7 +42,7 @@ const Node& FindNode(const Graph& g, const std::string& name) {
 // The error is one line that starts with the source name and contains `fragment`.
 void ExpectError(const Result<Graph>& r, const std::string& fragment) {
   ASSERT_FALSE(r.ok()) << "expected an error containing: " << fragment;
-  const std::string& msg = r.status().message();
+  const std::string msg = r.status().message();
   EXPECT_EQ(msg.rfind("model.onnx: ", 0), 0u) << msg;
   EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
@@ -227,8 +227,8 @@ TEST(OnnxFrontend, BatchNormStatisticsAreBuffers) {
   Int64Init(&m, "unused_ints", {2}, {7, 8});
   AddNode(&m, "Conv", {"x", "conv.weight"}, {"c"}, "conv");
   auto* bn = AddNode(&m, "BatchNormalization",
-                  {"c", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"},
-                  {"b", "mean_out", "var_out"}, "bn");
+                     {"c", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"},
+                     {"b", "mean_out", "var_out"}, "bn");
   AttrInt(bn, "training_mode", 1);
   AttrFloat(bn, "epsilon", 1e-5f);
   AddNode(&m, "Relu", {"b"}, {"y"}, "relu");
@@ -257,14 +257,18 @@ TEST(OnnxFrontend, LayerScalesAndNormWeightsAreParameters) {
   FloatInit(&m, "gamma", {8});
   FloatInit(&m, "proj", {8, 16});
   FloatInit(&m, "slope", {1});
+  FloatInit(&m, "fc.weight", {16, 16});
   AttrInt(AddNode(&m, "LayerNormalization", {"x", "ln.weight", "ln.bias"}, {"n"}), "axis", -1);
   AddNode(&m, "Mul", {"n", "gamma"}, {"s"});
   AddNode(&m, "MatMul", {"s", "proj"}, {"p"});
-  AddNode(&m, "PRelu", {"p", "slope"}, {"y"});
+  AddNode(&m, "PRelu", {"p", "slope"}, {"q"});
+  // A Linear on 3-D input without constant folding: MatMul(x, Transpose(W)).
+  AttrInts(AddNode(&m, "Transpose", {"fc.weight"}, {"fc.weight_t"}), "perm", {1, 0});
+  AddNode(&m, "MatMul", {"q", "fc.weight_t"}, {"y"});
   Output(&m, "y");
   Result<Graph> r = Parse(m);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  for (const char* p : {"ln.weight", "ln.bias", "gamma", "proj", "slope"}) {
+  for (const char* p : {"ln.weight", "ln.bias", "gamma", "proj", "slope", "fc.weight"}) {
     EXPECT_EQ(Find(*r, p).role, Role::parameter) << p;
   }
   EXPECT_EQ(Find(*r, "y").dims, (Dims{1, 4, 16}));
@@ -365,6 +369,14 @@ TEST(OnnxFrontend, CyclesAndDanglingInputsAreErrors) {
   Output(&dangling, "y");
   ExpectError(Parse(dangling), "'ghost' is not produced");
 
+  onnx::ModelProto odd_name = NewModel();
+  Input(&odd_name, "x", {kSym, 4});
+  AddNode(&odd_name, "Add", {"x", "gh\nost" + std::string(3000, 'o')}, {"y"}, "add");
+  Output(&odd_name, "y");
+  Result<Graph> r = Parse(odd_name);
+  ExpectError(r, "input 'gh\\x0aostooo");
+  EXPECT_LE(r.status().message().size(), 1003u);
+
   onnx::ModelProto no_output = SmallCnn();
   Output(&no_output, "nowhere");
   ExpectError(Parse(no_output), "graph output 'nowhere'");
@@ -457,6 +469,25 @@ TEST(OnnxFrontend, ModelLevelProblemsAreErrors) {
   AddNode(&no_inputs, "Relu", {"w"}, {"y"});
   Output(&no_inputs, "y");
   ExpectError(Parse(no_inputs), "no inputs");
+}
+
+// Inputs the fuzzer (fuzz/onnx_fuzzer.cc) found crashing, rebuilt with the protobuf API.
+TEST(OnnxFrontend, FuzzFindings) {
+  // A Div with one input crashed the IR's folding: ONNX's schema check now rejects it.
+  onnx::ModelProto div = PlumbingModel();
+  for (auto& node : *div.mutable_graph()->mutable_node()) {
+    if (node.op_type() == "Div") node.mutable_input()->RemoveLast();
+  }
+  ExpectError(Parse(div), "node 'half' (Div): Node (half) has input size 1 not in range");
+
+  // Pads near 2^62 overflowed the padded dims in the IR's Pad inference.
+  onnx::ModelProto pad = NewModel(13);
+  Input(&pad, "x", {kSym, 2, 7, 7});
+  const int64_t huge = int64_t{1} << 62;
+  Int64Init(&pad, "pads", {8}, {0, 0, huge, huge, 0, 0, huge, 1});
+  AddNode(&pad, "Pad", {"x", "pads"}, {"y"}, "pad");
+  Output(&pad, "y");
+  ExpectError(Parse(pad), "node 'pad' (Pad)");
 }
 
 class OnnxFile : public ::testing::Test {

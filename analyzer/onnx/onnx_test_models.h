@@ -1,12 +1,12 @@
 // Builders for small ONNX models in tests, made with the onnx protobuf API.
 #pragma once
 
+#include <onnx/onnx_pb.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <onnx/onnx_pb.h>
 
 namespace joulecast::onnx_testing {
 
@@ -35,13 +35,14 @@ inline void SetType(onnx::ValueInfoProto* vi, const std::string& name,
   for (size_t i = 0; i < dims.size(); ++i) {
     auto* d = shape->add_dim();
     if (dims[i] == kSym) {
-      d->set_dim_param(i == 0 ? "N" : "d" + std::to_string(i));
+      d->set_dim_param(i == 0 ? std::string("N") : std::string("d").append(std::to_string(i)));
     } else {
       d->set_dim_value(dims[i]);
     }
   }
 }
 
+/// A graph input of `dims` (kSym for symbolic dims).
 inline void Input(onnx::ModelProto* m, const std::string& name, const std::vector<int64_t>& dims,
                   int elem_type = onnx::TensorProto::FLOAT) {
   SetType(m->mutable_graph()->add_input(), name, dims, elem_type);
@@ -83,10 +84,11 @@ inline onnx::TensorProto* Int64Init(onnx::ModelProto* m, const std::string& name
   return t;
 }
 
+/// A node of the default domain; `name` may be empty.
 inline onnx::NodeProto* AddNode(onnx::ModelProto* m, const std::string& op,
-                             const std::vector<std::string>& inputs,
-                             const std::vector<std::string>& outputs,
-                             const std::string& name = "") {
+                                const std::vector<std::string>& inputs,
+                                const std::vector<std::string>& outputs,
+                                const std::string& name = "") {
   auto* n = m->mutable_graph()->add_node();
   n->set_op_type(op);
   n->set_name(name);
@@ -95,6 +97,7 @@ inline onnx::NodeProto* AddNode(onnx::ModelProto* m, const std::string& op,
   return n;
 }
 
+/// Adds an INT attribute.
 inline void AttrInt(onnx::NodeProto* n, const std::string& name, int64_t v) {
   auto* a = n->add_attribute();
   a->set_name(name);
@@ -102,6 +105,7 @@ inline void AttrInt(onnx::NodeProto* n, const std::string& name, int64_t v) {
   a->set_i(v);
 }
 
+/// Adds an INTS attribute.
 inline void AttrInts(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
   auto* a = n->add_attribute();
   a->set_name(name);
@@ -109,6 +113,7 @@ inline void AttrInts(onnx::NodeProto* n, const std::string& name, const std::vec
   for (int64_t x : v) a->add_ints(x);
 }
 
+/// Adds a FLOAT attribute.
 inline void AttrFloat(onnx::NodeProto* n, const std::string& name, float v) {
   auto* a = n->add_attribute();
   a->set_name(name);

@@ -12,14 +12,22 @@ enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kBytes = 2, kFixed32 = 5 }
 
 // The messages whose fields the walker looks into; everything else is copied as opaque bytes.
 enum class Msg {
-  model, graph, node, attribute, function, sparse_init, sparse_attr, tensor_init, tensor_attr
+  model,
+  graph,
+  node,
+  attribute,
+  function,
+  sparse_init,
+  sparse_attr,
+  tensor_init,
+  tensor_attr
 };
 
 struct Field {
   uint32_t number = 0;
   uint32_t wire = 0;
-  uint64_t varint = 0;       // The value of a varint field.
-  std::string_view payload;  // The bytes of a length-delimited field.
+  uint64_t varint = 0;          // The value of a varint field.
+  std::string_view payload;     // The bytes of a length-delimited field.
   const char* begin = nullptr;  // The whole field, tag included, for verbatim copies.
   const char* end = nullptr;
 };
@@ -151,8 +159,8 @@ Rule RuleFor(Msg parent, uint32_t number) {
 // TensorProto fields holding element data: float_data, int32_data, string_data, int64_data,
 // raw_data, double_data, uint64_data.
 bool IsPayloadField(uint32_t number) {
-  return number == 4 || number == 5 || number == 6 || number == 7 || number == 9 ||
-         number == 10 || number == 11;
+  return number == 4 || number == 5 || number == 6 || number == 7 || number == 9 || number == 10 ||
+         number == 11;
 }
 
 class Stripper {
@@ -193,10 +201,12 @@ class Stripper {
   Status RewriteTensor(std::string_view in, bool in_initializer, std::string* out) {
     int64_t data_type = 0;
     int64_t elements = 1;
+    size_t payload_bytes = 0;
     Reader reader(in, file_begin_);
     Field f;
     while (!reader.done()) {
       if (Status s = reader.Next(&f); !s.ok()) return s;
+      if (IsPayloadField(f.number)) payload_bytes += static_cast<size_t>(f.end - f.begin);
       if (f.number == 2 && f.wire == kVarint) data_type = static_cast<int64_t>(f.varint);
       if (f.number != 1) continue;
       if (f.wire == kVarint) {
@@ -212,23 +222,26 @@ class Stripper {
         }
       }
     }
-    const bool keep = data_type >= 0 && data_type <= 0x7fffffff &&
-                      KeepPayload(static_cast<int>(data_type), elements, in_initializer);
-    // A kept payload must also be small in bytes: dims can lie about its size.
+    // Dims can lie about the payload's size: a kept payload must be small in bytes too.
     constexpr size_t kMaxKeptBytes = kMaxKeptElements * 16;
-    bool stripped = false;
+    const bool keep = data_type >= 0 && data_type <= 0x7fffffff &&
+                      KeepPayload(static_cast<int>(data_type), elements, in_initializer) &&
+                      payload_bytes <= kMaxKeptBytes;
+    if (keep || payload_bytes == 0) {
+      out->append(in);
+      return Status();
+    }
     Reader copier(in, file_begin_);
     while (!copier.done()) {
       if (Status s = copier.Next(&f); !s.ok()) return s;
-      const size_t size = static_cast<size_t>(f.end - f.begin);
-      if (IsPayloadField(f.number) && (!keep || size > kMaxKeptBytes)) {
-        stripped = true;
-        if (stats_) stats_->payload_bytes_skipped += static_cast<int64_t>(f.payload.size());
-        continue;
+      if (!IsPayloadField(f.number)) {
+        out->append(f.begin, f.end);
+      } else if (stats_) {
+        stats_->payload_bytes_skipped +=
+            static_cast<int64_t>(f.wire == kBytes ? f.payload.size() : f.end - f.begin);
       }
-      out->append(f.begin, f.end);
     }
-    if (stripped && stats_) ++stats_->tensors_stripped;
+    if (stats_) ++stats_->tensors_stripped;
     return Status();
   }
 
@@ -248,7 +261,15 @@ class Stripper {
 
 bool IsIntegerType(int data_type) {
   switch (data_type) {
-    case 2: case 3: case 4: case 5: case 6: case 7: case 9: case 12: case 13:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 9:
+    case 12:
+    case 13:
       return true;
     default:
       return false;

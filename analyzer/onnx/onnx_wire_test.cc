@@ -155,6 +155,21 @@ TEST(OnnxWire, ReadsPackedDims) {
   }
 }
 
+// Dims can lie: a small tensor with 40,000 unpacked int64_data entries keeps none of them.
+TEST(OnnxWire, BoundsKeptPayloadsInBytes) {
+  std::string values;
+  for (int i = 0; i < 40000; ++i) values += VarintField(7, 1);
+  const std::string tensor = VarintField(1, 4) + VarintField(2, onnx::TensorProto::INT64) +
+                             Bytes(8, "t") + values;
+  onnx::ModelProto stripped;
+  StripStats stats;
+  ASSERT_TRUE(Strip(Bytes(7, Bytes(5, tensor)), &stripped, &stats).ok());
+  EXPECT_EQ(stats.tensors_stripped, 1);
+  EXPECT_EQ(stats.payload_bytes_skipped, 80000);
+  EXPECT_EQ(stripped.graph().initializer(0).int64_data_size(), 0);
+  EXPECT_EQ(stripped.graph().initializer(0).dims(0), 4);
+}
+
 TEST(OnnxWire, RejectsMalformedWireFormat) {
   struct Case {
     std::string bytes;
@@ -214,7 +229,8 @@ TEST(OnnxWire, NeverReadsSkippedPayloads) {
   EXPECT_GE(stats.payload_bytes_skipped, static_cast<int64_t>(kPayload));
   Result<Graph> g = ParseOnnx(guarded, "guarded.onnx", {});
   ASSERT_TRUE(g.ok()) << g.status().message();
-  EXPECT_EQ(g->tensors[g->FindTensor("big")].dims, std::vector<int64_t>{static_cast<int64_t>(kPayload / 4)});
+  EXPECT_EQ(g->tensors[g->FindTensor("big")].dims,
+            std::vector<int64_t>{static_cast<int64_t>(kPayload / 4)});
   munmap(map, map_size);
 }
 

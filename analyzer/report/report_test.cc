@@ -77,7 +77,7 @@ TEST(Report, MarkdownTablesHaveHeaderRules) {
   Analysis a = Small();
   std::string m = RenderReport(a.g, a.c, ReportFormat::markdown);
   EXPECT_NE(m.find("| layer "), std::string::npos);
-  EXPECT_NE(m.find("|---"), std::string::npos) << m;
+  EXPECT_NE(m.find("| ---"), std::string::npos) << m;
   EXPECT_NE(m.find("**Unmodelled nodes**"), std::string::npos);
 }
 

@@ -1,0 +1,60 @@
+// Measured training: builds a trainable libtorch network from any IR graph the analyzer reads,
+// trains it, and measures time and energy per step with an EnergyMeter. This is the ground
+// truth predictions are validated against.
+//
+// The header uses plain types only; libtorch stays inside calibrate/torch/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "analyzer/core/ir.h"
+#include "analyzer/core/status.h"
+#include "calibrate/meters/meter.h"
+
+namespace joulecast {
+
+/// How a network is trained.
+struct TrainOptions {
+  std::string optimizer = "adam";  ///< "adam" (as in the paper) or "sgd".
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;              ///< Adam's beta1, or SGD's momentum.
+  double beta2 = 0.999;            ///< Adam's beta2.
+  double weight_decay = 0;
+  int threads = 0;                 ///< Intra-op threads; 0 keeps libtorch's default.
+  std::string device = "cpu";      ///< "cpu" or "cuda[:N]" (a CUDA build of libtorch).
+  uint64_t seed = 1;               ///< Seeds weights and synthetic data.
+};
+
+struct MeasureOptions {
+  int64_t batch = 64;
+  int64_t steps = 20;              ///< Measured steps, after warm-up.
+  int64_t warmup_steps = 3;        ///< Steps run before measuring (allocator, caches).
+  std::string dataset = "synthetic";  ///< "synthetic" or "fashion-mnist".
+  std::string dataset_dir = "/usr/share/datasets/fashion-mnist";
+  TrainOptions train;
+};
+
+struct Measurement {
+  int64_t steps = 0;               ///< Steps measured.
+  int64_t batch = 0;
+  double time_s = 0;               ///< Wall time of all measured steps.
+  double energy_j = 0;             ///< Energy of all measured steps, from the meter.
+  double time_s_per_step = 0;
+  double energy_j_per_step = 0;
+  double time_s_per_step_stddev = 0;  ///< Across steps: the noise of this measurement.
+  double loss_first = 0;           ///< Loss of the first measured step.
+  double loss_last = 0;            ///< Loss of the last measured step.
+  int threads = 0;                 ///< Intra-op threads libtorch actually used.
+};
+
+/// Builds `graph` as a trainable network and trains it for options.warmup_steps +
+/// options.steps steps (forward, cross-entropy loss, backward, optimizer step), reading `meter`
+/// around the measured steps. The graph's output must be class logits [batch, classes].
+/// Errors (one line): an op libtorch cannot build (naming the node), a dataset whose files are
+/// missing or corrupt, an input shape the dataset cannot feed, a CUDA device without a CUDA
+/// build.
+Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& options,
+                                    EnergyMeter& meter);
+
+}  // namespace joulecast
