@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "analyzer/core/costs.h"
+#include "analyzer/energy/predict.h"
+#include "analyzer/energy/profile.h"
 #include "analyzer/load_model.h"
 #include "analyzer/report/report.h"
 #include "cli/commands.h"
@@ -16,10 +18,12 @@ namespace joulecast::cli {
 namespace {
 
 constexpr const char* kAnalyzeHelp =
-    "usage: joulecast analyze MODEL [--batch N] [--input CxHxW] [--format text|json|markdown]\n"
-    "                         [-o FILE] [--strict]\n"
+    "usage: joulecast analyze MODEL [--profile P] [--batch N] [--input CxHxW]\n"
+    "                         [--format text|json|markdown] [-o FILE] [--strict]\n"
     "\n"
     "MODEL is a .onnx file or a .json architecture (docs/json-architecture.md).\n"
+    "  --profile P     hardware profile (joulecast calibrate) for the predicted energy and time\n"
+    "                  per step; default: data/profiles/default.json when it exists\n"
     "  --batch N       bind a symbolic batch (default 1)\n"
     "  --input CxHxW   bind symbolic input dims, or replace a JSON architecture's input shape\n"
     "  --format F      text (default), json (schema in docs/analysis-json.md) or markdown\n"
@@ -47,6 +51,13 @@ std::optional<std::vector<int64_t>> Dims(const std::string& s) {
     start = x + 1;
   }
   return out;
+}
+
+// The shipped default profile: $JOULECAST_DATA_DIR/profiles/default.json, else the source
+// tree's data/ folder this binary was built from.
+std::string DefaultProfilePath() {
+  const char* dir = std::getenv("JOULECAST_DATA_DIR");
+  return std::string(dir && *dir ? dir : JOULECAST_DATA_DIR) + "/profiles/default.json";
 }
 
 int Fail(const std::string& message) {
@@ -85,7 +96,7 @@ std::string WriteOutput(const std::string& path, const std::string& text) {
 int Analyze(const std::vector<std::string>& args) {
   LoadOptions options;
   ReportFormat format = ReportFormat::text;
-  std::string model, output;
+  std::string model, output, profile_path;
   bool strict = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -96,6 +107,10 @@ int Analyze(const std::vector<std::string>& args) {
     if (a == "--help" || a == "-h") {
       std::fputs(kAnalyzeHelp, stdout);
       return 0;
+    } else if (a == "--profile") {
+      auto v = value();
+      if (!v) return Fail("--profile needs a file name");
+      profile_path = *v;
     } else if (a == "--batch") {
       auto v = value();
       auto n = v ? PositiveInt(*v) : std::nullopt;
@@ -141,7 +156,21 @@ int Analyze(const std::vector<std::string>& args) {
                 " (" + std::to_string(cost->unmodelled.size()) +
                 " unmodelled nodes; --strict makes them errors)");
   }
-  std::string error = WriteOutput(output, RenderReport(*graph, *cost, format));
+  ReportInput input{&*graph, &*cost};
+  bool default_profile = profile_path.empty();
+  if (default_profile) profile_path = DefaultProfilePath();
+  std::optional<Profile> profile;
+  std::optional<StepPrediction> prediction;
+  if (!default_profile || std::filesystem::exists(profile_path)) {
+    Result<Profile> p = LoadProfile(profile_path);
+    if (!p.ok()) return Fail(p.status().message());
+    profile = std::move(*p);
+    prediction = PredictStep(*cost, *profile);
+    input.profile = &*profile;
+    input.prediction = &*prediction;
+    input.default_profile = default_profile;
+  }
+  std::string error = WriteOutput(output, RenderReport(input, format));
   if (!error.empty()) return Fail(error);
   return 0;
 }

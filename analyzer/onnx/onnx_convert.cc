@@ -178,6 +178,11 @@ class Converter {
       : g_(g), propagated_(propagated), out_(out) {}
 
   Status Run() {
+    size_t tensors = static_cast<size_t>(g_.initializer_size() + g_.input_size());
+    for (const auto& n : g_.node()) tensors += static_cast<size_t>(n.output_size());
+    out_->tensors.reserve(tensors);
+    out_->nodes.reserve(static_cast<size_t>(g_.node_size()));
+    index_.reserve(tensors);
     for (const auto& vi : g_.value_info()) types_[vi.name()] = &vi.type();
     for (const auto& vi : g_.output()) types_[vi.name()] = &vi.type();
     if (Status s = AddInitializers(); !s.ok()) return s;

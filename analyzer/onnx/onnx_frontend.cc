@@ -4,6 +4,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <climits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,17 +46,23 @@ Status OneLine(const std::string& message) {
 
 // The default-domain opset, checked to be one joulecast reads.
 Result<int64_t> DefaultOpset(const onnx::ModelProto& model) {
+  std::optional<int64_t> version;
   for (const auto& opset : model.opset_import()) {
     if (!opset.domain().empty() && opset.domain() != "ai.onnx") continue;
-    if (opset.version() < kMinOpset || opset.version() > kMaxOpset) {
-      return Status::Error("opset " + std::to_string(opset.version()) +
-                           " is not supported (opsets 7 to 17 are); re-export with "
-                           "opset_version=14");
-    }
-    return opset.version();
+    // ONNX's inference would use the last import and the schema check the first.
+    if (version) return Status::Error("the default ONNX domain's opset is imported twice");
+    version = opset.version();
   }
-  return Status::Error("no opset import for the default ONNX domain (ir_version " +
-                       std::to_string(model.ir_version()) + ")");
+  if (!version) {
+    return Status::Error("no opset import for the default ONNX domain (ir_version " +
+                         std::to_string(model.ir_version()) + ")");
+  }
+  if (*version < kMinOpset || *version > kMaxOpset) {
+    return Status::Error("opset " + std::to_string(*version) +
+                         " is not supported (opsets 7 to 17 are); re-export with "
+                         "opset_version=14");
+  }
+  return *version;
 }
 
 // ONNX's own inference fills in value_info; where it fails, the IR's inference takes over.

@@ -291,10 +291,7 @@ TEST(OnnxFrontend, NamesAreMadeUpAndOtherDomainsAreUnknown) {
   AddNode(&m, "Sigmoid", {"b"}, {"c"}, "dup");
   auto* custom = AddNode(&m, "MyOp", {"c"}, {"y"}, "custom");
   custom->set_domain("com.example");
-  auto* s = custom->add_attribute();
-  s->set_name("mode");
-  s->set_type(onnx::AttributeProto::STRING);
-  s->set_s("fast");
+  AttrString(custom, "mode", "fast");
   Output(&m, "y");
   Result<Graph> r = Parse(m);
   ASSERT_TRUE(r.ok()) << r.status().message();
@@ -488,6 +485,66 @@ TEST(OnnxFrontend, FuzzFindings) {
   AddNode(&pad, "Pad", {"x", "pads"}, {"y"}, "pad");
   Output(&pad, "y");
   ExpectError(Parse(pad), "node 'pad' (Pad)");
+
+  // ONNX's own Conv inference read past its vectors when the weight's rank differed from the
+  // input's, and divided by a zero stride; the guarded registry keeps such nodes from it.
+  onnx::ModelProto rank = NewModel();
+  Input(&rank, "x", {6, 6});
+  FloatInit(&rank, "w", {4, 1, 3});
+  AddNode(&rank, "Conv", {"x", "w"}, {"y"}, "conv");
+  Output(&rank, "y");
+  ExpectError(Parse(rank), "node 'conv' (Conv)");
+
+  onnx::ModelProto stride = SmallCnn();
+  for (auto& node : *stride.mutable_graph()->mutable_node()) {
+    if (node.op_type() == "Conv") AttrInts(&node, "strides", {0, 0});
+  }
+  ExpectError(Parse(stride), "node 'conv' (Conv)");
+
+  // LayerNormalization's inference indexed before the shape's start for an axis of -11.
+  onnx::ModelProto axis = NewModel(17);
+  Input(&axis, "x", {kSym, 4});
+  FloatInit(&axis, "scale", {4});
+  AttrInt(AddNode(&axis, "LayerNormalization", {"x", "scale"}, {"y"}, "ln"), "axis", -11);
+  Output(&axis, "y");
+  ExpectError(Parse(axis), "node 'ln' (LayerNormalization)");
+
+  // From opset 15, Shape's data propagation read the type of an input that has none: here the
+  // output of an op ONNX does not know.
+  onnx::ModelProto custom = NewModel(15);
+  Input(&custom, "x", {kSym, 4});
+  AddNode(&custom, "Foo", {"x"}, {"f"}, "foo")->set_domain("com.example");
+  AddNode(&custom, "Shape", {"f"}, {"y"}, "shape");
+  Output(&custom, "y");
+  Result<Graph> r = Parse(custom);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(FindNode(*r, "foo").op, Op::Unknown);
+
+  // Two imports of the default domain: ONNX's inference used the last, the schema check the
+  // first.
+  onnx::ModelProto twice = PlumbingModel();
+  auto* again = twice.add_opset_import();
+  again->set_domain("");
+  again->set_version(36);
+  ExpectError(Parse(twice), "imported twice");
+}
+
+TEST(OnnxFrontend, OnnxInferenceResolvesFloatResizeScales) {
+  onnx::ModelProto m = NewModel(13);
+  Input(&m, "x", {kSym, 2, 5, 7});
+  auto* scales = AddNode(&m, "Constant", {}, {"scales"}, "scales");
+  auto* value = scales->add_attribute();
+  value->set_name("value");
+  value->set_type(onnx::AttributeProto::TENSOR);
+  value->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+  value->mutable_t()->add_dims(4);
+  for (float f : {1.0f, 1.0f, 2.0f, 3.0f}) value->mutable_t()->add_float_data(f);
+  AttrString(AddNode(&m, "Resize", {"x", "", "scales"}, {"y"}, "resize"), "mode", "nearest");
+  Output(&m, "y");
+  Result<Graph> r = Parse(m, Batch(2));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(Find(*r, "y").dims, (Dims{2, 2, 10, 21}));
+  EXPECT_TRUE(Find(*r, "y").batched);
 }
 
 class OnnxFile : public ::testing::Test {

@@ -53,6 +53,24 @@ bool AttributesSane(const Context& ctx) {
   return true;
 }
 
+// An axis far outside the input's rank makes some functions (LayerNormalization's) index
+// before the start of the shape; ONNX rejects the rest itself.
+bool AxesInRange(const onnx::InferenceContext& ctx) {
+  if (ctx.getNumInputs() == 0) return true;
+  const onnx::TypeProto* x = ctx.getInputType(0);
+  if (x == nullptr || !x->has_tensor_type() || !x->tensor_type().has_shape()) return true;
+  const int64_t rank = x->tensor_type().shape().dim_size();
+  const onnx::AttributeProto* axis = ctx.getAttribute("axis");
+  if (axis != nullptr && axis->has_i() && (axis->i() < -rank || axis->i() > rank)) return false;
+  const onnx::AttributeProto* axes = ctx.getAttribute("axes");
+  if (axes == nullptr) return true;
+  const int64_t bound = rank + axes->ints_size();  // Unsqueeze's axes index its output.
+  for (int64_t a : axes->ints()) {
+    if (a < -bound || a >= bound) return false;
+  }
+  return true;
+}
+
 bool IsConvLike(const std::string& op) {
   return op == "Conv" || op == "ConvTranspose" || op == "ConvInteger" || op == "MaxPool" ||
          op == "AveragePool" || op == "LpPool" || op == "MaxUnpool" || op == "QLinearConv";
@@ -74,15 +92,28 @@ onnx::InferenceFunction Guard(const std::string& op, onnx::InferenceFunction inn
   const bool conv_like = IsConvLike(op);
   const bool has_weight = op == "Conv" || op == "ConvTranspose" || op == "ConvInteger";
   return [conv_like, has_weight, inner = std::move(inner)](onnx::InferenceContext& ctx) {
-    if (!InputDimsSane(ctx, conv_like ? kMaxSpatialDim : kMaxDim) || !AttributesSane(ctx)) return;
+    if (!InputDimsSane(ctx, conv_like ? kMaxSpatialDim : kMaxDim) || !AttributesSane(ctx) ||
+        !AxesInRange(ctx)) {
+      return;
+    }
     if (has_weight && !RanksAgree(ctx)) return;
     inner(ctx);
   };
 }
 
+// Shape's data propagation (opset 15 on) reads its input's type without checking it exists,
+// as it does not after an op ONNX cannot infer (a custom op's output).
+bool InputTypesKnown(onnx::DataPropagationContext& ctx) {
+  for (size_t i = 0; i < ctx.getNumInputs(); ++i) {
+    const onnx::TypeProto* type = ctx.getInputType(i);
+    if (type == nullptr || !type->has_tensor_type()) return false;
+  }
+  return true;
+}
+
 onnx::DataPropagationFunction Guard(onnx::DataPropagationFunction inner) {
   return [inner = std::move(inner)](onnx::DataPropagationContext& ctx) {
-    if (!InputDimsSane(ctx, kMaxDim) || !AttributesSane(ctx)) return;
+    if (!InputTypesKnown(ctx) || !InputDimsSane(ctx, kMaxDim) || !AttributesSane(ctx)) return;
     inner(ctx);
   };
 }

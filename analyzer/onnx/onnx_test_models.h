@@ -121,6 +121,14 @@ inline void AttrFloat(onnx::NodeProto* n, const std::string& name, float v) {
   a->set_f(v);
 }
 
+/// Adds a STRING attribute.
+inline void AttrString(onnx::NodeProto* n, const std::string& name, const std::string& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
 /// A Constant node holding an int64 tensor of `dims` with `values` in int64_data.
 inline onnx::NodeProto* Int64Constant(onnx::ModelProto* m, const std::string& output,
                                       const std::vector<int64_t>& dims,

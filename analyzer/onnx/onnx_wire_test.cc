@@ -159,8 +159,8 @@ TEST(OnnxWire, ReadsPackedDims) {
 TEST(OnnxWire, BoundsKeptPayloadsInBytes) {
   std::string values;
   for (int i = 0; i < 40000; ++i) values += VarintField(7, 1);
-  const std::string tensor = VarintField(1, 4) + VarintField(2, onnx::TensorProto::INT64) +
-                             Bytes(8, "t") + values;
+  const std::string tensor =
+      VarintField(1, 4) + VarintField(2, onnx::TensorProto::INT64) + Bytes(8, "t") + values;
   onnx::ModelProto stripped;
   StripStats stats;
   ASSERT_TRUE(Strip(Bytes(7, Bytes(5, tensor)), &stripped, &stats).ok());

@@ -4,13 +4,13 @@
 
 namespace joulecast {
 
-std::string RenderReport(const Graph& graph, const ModelCost& cost, ReportFormat format) {
+std::string RenderReport(const ReportInput& input, ReportFormat format) {
   switch (format) {
-    case ReportFormat::json: return report::Json(graph, cost);
-    case ReportFormat::markdown: return report::Table(graph, cost, true);
+    case ReportFormat::json: return report::Json(input);
+    case ReportFormat::markdown: return report::Table(input, true);
     case ReportFormat::text: break;
   }
-  return report::Table(graph, cost, false);
+  return report::Table(input, false);
 }
 
 }  // namespace joulecast

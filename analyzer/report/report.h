@@ -8,12 +8,23 @@
 
 #include "analyzer/core/costs.h"
 #include "analyzer/core/ir.h"
+#include "analyzer/energy/predict.h"
+#include "analyzer/energy/profile.h"
 
 namespace joulecast {
 
 enum class ReportFormat { text, markdown, json };
 
-/// Renders `cost` of `graph` in `format`. REQUIRES: cost computed from graph.
-std::string RenderReport(const Graph& graph, const ModelCost& cost, ReportFormat format);
+/// What a report shows. The pointers are borrowed for the call.
+struct ReportInput {
+  const Graph* graph = nullptr;          ///< REQUIRED.
+  const ModelCost* cost = nullptr;       ///< REQUIRED: computed from *graph.
+  const Profile* profile = nullptr;      ///< With `prediction`: the profile it rests on.
+  const StepPrediction* prediction = nullptr;  ///< Optional energy and time per step.
+  bool default_profile = false;          ///< The profile was picked because none was given.
+};
+
+/// Renders the analysis in `format`.
+std::string RenderReport(const ReportInput& input, ReportFormat format);
 
 }  // namespace joulecast

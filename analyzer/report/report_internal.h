@@ -3,13 +3,12 @@
 
 #include <string>
 
-#include "analyzer/core/costs.h"
-#include "analyzer/core/ir.h"
+#include "analyzer/report/report.h"
 
 namespace joulecast::report {
 
-std::string Json(const Graph& graph, const ModelCost& cost);
+std::string Json(const ReportInput& input);
 /// Text table (`markdown` false) or markdown tables (`markdown` true).
-std::string Table(const Graph& graph, const ModelCost& cost, bool markdown);
+std::string Table(const ReportInput& input, bool markdown);
 
 }  // namespace joulecast::report

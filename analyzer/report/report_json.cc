@@ -35,9 +35,43 @@ ordered_json Dims(const Tensor& t) {
   return t.dims;
 }
 
+ordered_json EstimateJson(const Estimate& e) {
+  return {{"energy_j", e.energy_j}, {"time_s", e.time_s}};
+}
+
+ordered_json PredictionJson(const ReportInput& in) {
+  const Profile& p = *in.profile;
+  const StepPrediction& s = *in.prediction;
+  ordered_json j;
+  ordered_json hw = ordered_json::object();
+  for (const auto& [k, v] : p.hardware) hw[k] = v;
+  j["profile"] = {{"source", p.source}, {"default", in.default_profile}, {"created", p.created},
+                  {"device", p.device}, {"hardware", hw},
+                  {"meter", {{"kind", p.meter_kind}, {"real", p.meter_real},
+                             {"description", p.meter_description}}}};
+  ordered_json step = EstimateJson(s.total);
+  step["energy_j_low"] = s.low.energy_j;
+  step["energy_j_high"] = s.high.energy_j;
+  step["time_s_low"] = s.low.time_s;
+  step["time_s_high"] = s.high.time_s;
+  j["per_step"] = step;
+  j["optimizer_and_overhead"] = EstimateJson(s.step);
+  ordered_json kinds;
+  for (int k = 0; k < kNumKinds; ++k) {
+    kinds[std::string(KindName(static_cast<Kind>(k)))] = EstimateJson(s.by_kind[k]);
+  }
+  j["by_kind"] = kinds;
+  ordered_json missing = ordered_json::array();
+  for (Kind k : s.missing_kinds) missing.push_back(KindName(k));
+  j["kinds_without_model"] = missing;
+  return j;
+}
+
 }  // namespace
 
-std::string Json(const Graph& g, const ModelCost& c) {
+std::string Json(const ReportInput& in) {
+  const Graph& g = *in.graph;
+  const ModelCost& c = *in.cost;
   ordered_json j;
   j["schema"] = "joulecast.analysis/1";
   ordered_json model;
@@ -76,8 +110,10 @@ std::string Json(const Graph& g, const ModelCost& c) {
     kinds[std::string(KindName(static_cast<Kind>(k)))] = e;
   }
   j["by_kind"] = kinds;
+  if (in.prediction) j["prediction"] = PredictionJson(in);
   ordered_json layers = ordered_json::array();
-  for (const LayerCost& lc : c.layers) {
+  for (size_t li = 0; li < c.layers.size(); ++li) {
+    const LayerCost& lc = c.layers[li];
     const Node& n = g.nodes[lc.node];
     ordered_json l;
     l["name"] = n.name;
@@ -89,6 +125,7 @@ std::string Json(const Graph& g, const ModelCost& c) {
     l["macs"] = Number(c.PerSample(lc.work.macs_fwd));
     l["modelled"] = lc.modelled;
     l["per_batch"] = WorkJson(lc.work, c, false);
+    if (in.prediction) l["prediction"] = EstimateJson(in.prediction->layers[li]);
     layers.push_back(l);
   }
   j["layers"] = layers;

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -44,6 +45,25 @@ std::string Bytes(int64_t bytes) {
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.1f %s", v, unit[i]);
+  return buf;
+}
+
+// A physical quantity with an SI prefix: 12.3 mJ, 1.5 kJ, 45.6 ms.
+std::string Quantity(double v, const char* unit) {
+  const char* prefix[] = {"n", "\xC2\xB5", "m", "", "k", "M", "G", "T"};
+  int i = 3;
+  if (v != 0) {
+    while (std::fabs(v) < 0.9995 && i > 0) {
+      v *= 1000;
+      --i;
+    }
+    while (std::fabs(v) >= 999.5 && i < 7) {
+      v /= 1000;
+      ++i;
+    }
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g %s%s", v, prefix[i], unit);
   return buf;
 }
 
@@ -103,9 +123,54 @@ class Columns {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// The predicted energy and time of one training step, and what the numbers rest on.
+std::string PredictionSection(const ReportInput& in, bool md) {
+  const ModelCost& c = *in.cost;
+  const StepPrediction& s = *in.prediction;
+  const Profile& p = *in.profile;
+  std::string out = md ? "\n#### Predicted training step\n\n" : "\npredicted training step:\n";
+  std::string indent = md ? "" : "  ";
+  out += indent + "energy " + Quantity(s.total.energy_j, "J") + " (" +
+         Quantity(s.low.energy_j, "J") + " to " + Quantity(s.high.energy_j, "J") + "), time " +
+         Quantity(s.total.time_s, "s") + " per step at batch " + std::to_string(c.batch) + "\n";
+  if (md) out += "\n";
+  Columns kinds({"kind", "energy/step", "share", "time/step"}, {false, true, true, true});
+  for (int k = 0; k < kNumKinds; ++k) {
+    if (s.by_kind[k].energy_j <= 0) continue;
+    kinds.Row({std::string(KindName(static_cast<Kind>(k))), Quantity(s.by_kind[k].energy_j, "J"),
+               Percent(s.by_kind[k].energy_j, s.total.energy_j), Quantity(s.by_kind[k].time_s, "s")});
+  }
+  kinds.Row({"optimizer+overhead", Quantity(s.step.energy_j, "J"),
+             Percent(s.step.energy_j, s.total.energy_j), Quantity(s.step.time_s, "s")});
+  std::string table = kinds.Render(md);
+  if (!md) {
+    for (size_t pos = 0; pos < table.size(); pos = table.find('\n', pos) + 1) table.insert(pos, indent);
+  }
+  out += table;
+  if (!s.missing_kinds.empty()) {
+    out += (md ? "\n" : indent) + std::string("no model in the profile for:");
+    for (Kind k : s.missing_kinds) out += " " + std::string(KindName(k));
+    out += " (not counted)\n";
+  }
+  std::string hw;
+  for (const char* key : {"cpu_model", "threads", "gpu"}) {
+    auto it = p.hardware.find(key);
+    if (it != p.hardware.end()) hw += (hw.empty() ? "" : ", ") + std::string(key) + " " + it->second;
+  }
+  out += (md ? "\n" : indent) + std::string("profile ") + (md ? "`" : "") + p.source +
+         (md ? "`" : "") + (in.default_profile ? " (the default: no --profile given)" : "") +
+         ", device " + p.device + (hw.empty() ? "" : ", " + hw) + "\n";
+  out += indent + "meter " + p.meter_kind + (p.meter_description.empty() ? "" : ": " + p.meter_description) +
+         (p.meter_real ? " (a hardware counter)\n"
+                       : " (an estimate, not a measurement: energies are estimated)\n");
+  return out;
+}
+
 }  // namespace
 
-std::string Table(const Graph& g, const ModelCost& c, bool md) {
+std::string Table(const ReportInput& in, bool md) {
+  const Graph& g = *in.graph;
+  const ModelCost& c = *in.cost;
   std::string out;
   std::string title = g.name.empty() ? g.source : g.name;
   std::string batch = g.batch_symbolic ? "N = " + std::to_string(c.batch) + " (symbolic)"
@@ -122,10 +187,16 @@ std::string Table(const Graph& g, const ModelCost& c, bool md) {
            Si(c.PerSample(c.total.macs_fwd)) + "\n\n";
   }
 
-  Columns layers({"layer", "op", "kind", "output shape", "params", "MACs/sample"},
-                       {false, false, false, false, true, true});
+  std::vector<std::string> header = {"layer", "op", "kind", "output shape", "params", "MACs/sample"};
+  std::vector<bool> right = {false, false, false, false, true, true};
+  if (in.prediction) {
+    header.push_back("energy/step");
+    right.push_back(true);
+  }
+  Columns layers(header, right);
   int hidden = 0;
-  for (const LayerCost& lc : c.layers) {
+  for (size_t li = 0; li < c.layers.size(); ++li) {
+    const LayerCost& lc = c.layers[li];
     if (lc.kind == Kind::shape) {
       ++hidden;
       continue;
@@ -133,8 +204,10 @@ std::string Table(const Graph& g, const ModelCost& c, bool md) {
     const Node& n = g.nodes[lc.node];
     std::string shape = n.outputs.empty() ? "" : ShapeString(g, g.tensors[n.outputs[0]]);
     std::string macs = lc.modelled ? Si(c.PerSample(lc.work.macs_fwd)) : "unmodelled";
-    layers.Row({n.name, n.op_type, std::string(KindName(lc.kind)), shape,
-                Grouped(lc.params.value()), macs});
+    std::vector<std::string> row = {n.name, n.op_type, std::string(KindName(lc.kind)), shape,
+                                    Grouped(lc.params.value()), macs};
+    if (in.prediction) row.push_back(Quantity(in.prediction->layers[li].energy_j, "J"));
+    layers.Row(row);
   }
   out += layers.Render(md);
   if (hidden) {
@@ -168,6 +241,7 @@ std::string Table(const Graph& g, const ModelCost& c, bool md) {
          Bytes(c.grad_bytes.value()) + ", Adam state " + Bytes(c.adam_state_bytes.value()) +
          " (SGD momentum " + Bytes(c.sgd_momentum_bytes.value()) + "), activations kept for backward " +
          Bytes(c.total.saved_bytes.value()) + " at batch " + std::to_string(c.batch) + "\n";
+  if (in.prediction) out += PredictionSection(in, md);
   if (!c.unmodelled.empty()) {
     out += md ? "\n**Unmodelled nodes** (their cost is not counted):\n\n"
               : "\nunmodelled nodes (their cost is not counted):\n";

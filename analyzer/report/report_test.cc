@@ -44,7 +44,7 @@ Analysis Small() {
 
 TEST(Report, JsonHasTheDocumentedFields) {
   Analysis a = Small();
-  auto j = nlohmann::json::parse(RenderReport(a.g, a.c, ReportFormat::json));
+  auto j = nlohmann::json::parse(RenderReport({&a.g, &a.c}, ReportFormat::json));
   EXPECT_EQ(j["schema"], "joulecast.analysis/1");
   EXPECT_EQ(j["model"]["params"], 4 * 27 + 5 * 4 + 5);
   EXPECT_EQ(j["model"]["macs"], 4 * 64 * 27 + 20);  // per sample
@@ -65,7 +65,7 @@ TEST(Report, JsonHasTheDocumentedFields) {
 
 TEST(Report, TextShowsLayersKindsAndUnmodelledNodes) {
   Analysis a = Small();
-  std::string t = RenderReport(a.g, a.c, ReportFormat::text);
+  std::string t = RenderReport({&a.g, &a.c}, ReportFormat::text);
   EXPECT_NE(t.find("N\xC3\x97" "4\xC3\x97" "8\xC3\x97" "8"), std::string::npos) << t;
   EXPECT_NE(t.find("per kind"), std::string::npos);
   EXPECT_NE(t.find("1 zero-cost shape node not shown"), std::string::npos) << t;
@@ -75,10 +75,41 @@ TEST(Report, TextShowsLayersKindsAndUnmodelledNodes) {
 
 TEST(Report, MarkdownTablesHaveHeaderRules) {
   Analysis a = Small();
-  std::string m = RenderReport(a.g, a.c, ReportFormat::markdown);
+  std::string m = RenderReport({&a.g, &a.c}, ReportFormat::markdown);
   EXPECT_NE(m.find("| layer "), std::string::npos);
   EXPECT_NE(m.find("| ---"), std::string::npos) << m;
   EXPECT_NE(m.find("**Unmodelled nodes**"), std::string::npos);
+}
+
+Profile EstimateProfile() {
+  Profile p;
+  p.source = "dev.json";
+  p.meter_kind = "estimate";
+  p.meter_description = "CPU time x 10 W per busy thread";
+  p.hardware["cpu_model"] = "AMD EPYC";
+  p.kinds[Kind::conv] = {{"macs_fwd"}, {1e-6}, {1e-8}, 0.1, 10};
+  p.kinds[Kind::linear] = {{"macs_fwd"}, {1e-6}, {1e-8}, 0.1, 10};
+  p.step = {{"one"}, {0.5}, {0.01}, 0.0, 10};
+  return p;
+}
+
+TEST(Report, PredictionSaysWhatItRestsOnAndThatTheMeterIsAnEstimate) {
+  Analysis a = Small();
+  Profile p = EstimateProfile();
+  StepPrediction s = PredictStep(a.c, p);
+  ReportInput in{&a.g, &a.c, &p, &s, true};
+  std::string t = RenderReport(in, ReportFormat::text);
+  EXPECT_NE(t.find("predicted training step"), std::string::npos) << t;
+  EXPECT_NE(t.find("profile dev.json (the default: no --profile given)"), std::string::npos) << t;
+  EXPECT_NE(t.find("an estimate, not a measurement"), std::string::npos) << t;
+  EXPECT_NE(t.find("no model in the profile for: relu pool other"), std::string::npos) << t;
+  auto j = nlohmann::json::parse(RenderReport(in, ReportFormat::json));
+  double conv_j = 2 * (4 * 64 * 27) * 1e-6;
+  EXPECT_DOUBLE_EQ(j["prediction"]["by_kind"]["conv"]["energy_j"].get<double>(), conv_j);
+  EXPECT_DOUBLE_EQ(j["prediction"]["per_step"]["energy_j"].get<double>(), conv_j + 40e-6 + 0.5);
+  EXPECT_FALSE(j["prediction"]["profile"]["meter"]["real"].get<bool>());
+  EXPECT_TRUE(j["prediction"]["profile"]["default"].get<bool>());
+  EXPECT_DOUBLE_EQ(j["layers"][0]["prediction"]["energy_j"].get<double>(), conv_j);
 }
 
 }  // namespace

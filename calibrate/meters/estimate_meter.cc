@@ -40,9 +40,10 @@ Result<CpuWatts> ChooseCpuWatts(const MeterOptions& options) {
                     "default: CPU model unknown (" + model.status().message() + ")"};
   }
   if (const CpuPowerRow* row = FindCpuPower(*model)) {
-    return CpuWatts{row->watts_per_thread(), "table: " + *model + ", " + Watts(row->tdp_w) +
-                                                 " W TDP / " + std::to_string(row->threads) +
-                                                 " threads"};
+    char tdp[32];
+    std::snprintf(tdp, sizeof tdp, "%g", row->tdp_w);
+    return CpuWatts{row->watts_per_thread(), "table: " + *model + ", " + tdp + " W TDP / " +
+                                                 std::to_string(row->threads) + " threads"};
   }
   return CpuWatts{kDefaultWattsPerThread, "default: CPU '" + *model + "' is not in the table"};
 }
@@ -50,8 +51,7 @@ Result<CpuWatts> ChooseCpuWatts(const MeterOptions& options) {
 Result<std::unique_ptr<EstimateMeter>> EstimateMeter::Open(const MeterOptions& options) {
   Result<CpuWatts> watts = ChooseCpuWatts(options);
   if (!watts.ok()) return watts.status();
-  return std::unique_ptr<EstimateMeter>(
-      new EstimateMeter(std::move(*watts), ProcessCpuSeconds()));
+  return std::unique_ptr<EstimateMeter>(new EstimateMeter(std::move(*watts), ProcessCpuSeconds()));
 }
 
 std::string EstimateMeter::description() const {

@@ -42,7 +42,8 @@ class EstimateMeter final : public EnergyMeter {
   const std::string& source() const { return watts_.source; }
 
  private:
-  EstimateMeter(CpuWatts watts, double start_cpu_s) : watts_(std::move(watts)), start_cpu_s_(start_cpu_s) {}
+  EstimateMeter(CpuWatts watts, double start_cpu_s)
+      : watts_(std::move(watts)), start_cpu_s_(start_cpu_s) {}
 
   CpuWatts watts_;
   double start_cpu_s_;

@@ -24,8 +24,9 @@ class EnergyMeter {
   virtual std::string kind() const = 0;
   /// True only for a hardware energy counter.
   virtual bool real() const = 0;
-  /// One line saying what is measured and how, e.g. "RAPL package-0 + dram-0" or
-  /// "estimate: CPU time x 7.5 W per busy thread (table: Intel Xeon ...)".
+  /// One line saying what is measured and how, e.g. "RAPL (/sys/class/powercap): package-0 +
+  /// dram-0" or "estimate, not a counter: process CPU time x 2.19 W per busy thread (table: AMD
+  /// EPYC 7763 64-Core Processor, 280 W TDP / 128 threads; --cpu-watts overrides)".
   virtual std::string description() const = 0;
   /// Readings change at about this period (seconds): RAPL 0.001, NVML 0.1, the estimate 0.001.
   /// A window shorter than about 10x this is dominated by quantisation; measure longer ones.
@@ -59,7 +60,7 @@ struct MeterOptions {
 /// then the estimate, which always opens. `why` (if given) gets one line saying which meter was
 /// picked and why the better ones were not (e.g. "RAPL energy_uj is readable by root only: ...").
 /// Errors (one line): an explicit "rapl" or "nvml" that cannot open (never a silent fallback),
-/// an unknown kind (listing the valid ones), a --cpu-watts that is not a positive number.
+/// an unknown kind (listing the valid ones), a cpu_watts outside (0, 1000] watts.
 Result<std::unique_ptr<EnergyMeter>> OpenMeter(const MeterOptions& options,
                                                std::string* why = nullptr);
 

@@ -58,9 +58,8 @@ class NvmlMeter final : public EnergyMeter {
   /// True when the GPU has the total-energy counter; false when power is sampled.
   bool has_energy_counter() const;
 
-  struct State;  ///< The loaded library, device and sampler (nvml_meter.cc).
-
  private:
+  struct State;  // The loaded library, the device and the sampler thread.
   explicit NvmlMeter(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };

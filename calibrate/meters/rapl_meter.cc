@@ -41,7 +41,8 @@ std::string Trim(std::string s) {
 std::string RootOnlyMessage(const std::string& root, const std::string& path) {
   return "RAPL: " + path +
          " is readable by root only (Linux restricts RAPL counters since 2020, CVE-2020-8694); "
-         "grant read access with `sudo chmod o+r " + root + "/intel-rapl:*/energy_uj " + root +
+         "grant read access with `sudo chmod o+r " +
+         root + "/intel-rapl:*/energy_uj " + root +
          "/intel-rapl:*/max_energy_range_uj` (until reboot; docs/meters.md has a udev rule), "
          "or run as root";
 }

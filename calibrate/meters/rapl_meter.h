@@ -37,8 +37,8 @@ uint64_t RaplDeltaUj(uint64_t prev_uj, uint64_t cur_uj, uint64_t max_range_uj);
 
 /// One counter the meter sums.
 struct RaplZone {
-  std::string dir;    ///< Directory under the root, e.g. "intel-rapl:0:1".
-  std::string label;  ///< What it measures, e.g. "package-0" or "dram-0".
+  std::string dir;            ///< Directory under the root, e.g. "intel-rapl:0:1".
+  std::string label;          ///< What it measures, e.g. "package-0" or "dram-0".
   uint64_t max_range_uj = 0;  ///< max_energy_range_uj.
   uint64_t last_uj = 0;       ///< Last energy_uj read.
   uint64_t total_uj = 0;      ///< Microjoules since the meter was opened.
@@ -54,14 +54,15 @@ class RaplMeter final : public EnergyMeter {
 
   std::string kind() const override { return "rapl"; }
   bool real() const override { return true; }
-  /// E.g. "RAPL (/sys/class/powercap): package-0 + dram-0 + package-1; psys skipped".
+  /// E.g. "RAPL (/sys/class/powercap): package-0 + dram-0 + package-1; psys, core skipped
+  /// (they overlap the packages)".
   std::string description() const override;
   /// RAPL counters update about every millisecond.
   double update_period_s() const override { return 0.001; }
   /// Reads every zone. Errors: a zone that became unreadable, or a reading above its range.
   Result<double> EnergyJ() override;
 
-  /// The zones summed, packages first, in index order.
+  /// The zones summed, in index order: intel-rapl:0, intel-rapl:0:2, intel-rapl:1, ...
   const std::vector<RaplZone>& zones() const { return zones_; }
 
  private:

@@ -1,0 +1,59 @@
+#include "analyzer/energy/predict.h"
+
+#include <algorithm>
+
+namespace joulecast {
+
+namespace {
+
+Estimate Apply(const LinearModel& m, const LayerCost* layer, double params) {
+  Estimate e;
+  for (size_t i = 0; i < m.features.size(); ++i) {
+    const std::string& f = m.features[i];
+    double x = f == "one" ? 1.0 : f == "params" ? params : layer ? LayerFeature(*layer, f) : 0.0;
+    e.energy_j += m.energy_j[i] * x;
+    e.time_s += m.time_s[i] * x;
+  }
+  return e;
+}
+
+}  // namespace
+
+StepPrediction PredictStep(const ModelCost& cost, const Profile& profile) {
+  StepPrediction p;
+  p.layers.resize(cost.layers.size());
+  std::array<bool, kNumKinds> missing{};
+  for (size_t i = 0; i < cost.layers.size(); ++i) {
+    const LayerCost& lc = cost.layers[i];
+    if (lc.kind == Kind::shape) continue;
+    auto it = profile.kinds.find(lc.kind);
+    if (it == profile.kinds.end()) {
+      missing[static_cast<int>(lc.kind)] = true;
+      continue;
+    }
+    p.layers[i] = Apply(it->second, &lc, static_cast<double>(lc.params.value()));
+    Estimate& k = p.by_kind[static_cast<int>(lc.kind)];
+    k.energy_j += p.layers[i].energy_j;
+    k.time_s += p.layers[i].time_s;
+  }
+  p.step = Apply(profile.step, nullptr, static_cast<double>(cost.params.value()));
+  p.total = p.step;
+  p.low = p.high = Estimate{};
+  auto widen = [&](const Estimate& e, double mape) {
+    p.low.energy_j += e.energy_j * std::max(0.0, 1 - mape);
+    p.low.time_s += e.time_s * std::max(0.0, 1 - mape);
+    p.high.energy_j += e.energy_j * (1 + mape);
+    p.high.time_s += e.time_s * (1 + mape);
+  };
+  widen(p.step, profile.step.cv_mape);
+  for (int k = 0; k < kNumKinds; ++k) {
+    p.total.energy_j += p.by_kind[k].energy_j;
+    p.total.time_s += p.by_kind[k].time_s;
+    auto it = profile.kinds.find(static_cast<Kind>(k));
+    if (it != profile.kinds.end()) widen(p.by_kind[k], it->second.cv_mape);
+    if (missing[k]) p.missing_kinds.push_back(static_cast<Kind>(k));
+  }
+  return p;
+}
+
+}  // namespace joulecast

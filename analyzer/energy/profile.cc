@@ -1,0 +1,158 @@
+#include "analyzer/energy/profile.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace joulecast {
+
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+// A validation failure at a JSON pointer; caught at the edge of ParseProfile.
+struct FieldError {
+  std::string pointer;
+  std::string what;
+};
+
+const json& Field(const json& j, const std::string& ptr, const char* key, json::value_t type) {
+  if (!j.contains(key)) throw FieldError{ptr + "/" + key, "is missing"};
+  const json& v = j[key];
+  bool ok = v.type() == type ||
+            (type == json::value_t::number_float && v.is_number()) ||
+            (type == json::value_t::number_integer && v.is_number_unsigned());
+  if (!ok) throw FieldError{ptr + "/" + key, std::string("must be a ") + json(type).type_name()};
+  return v;
+}
+
+LinearModel ReadModel(const json& j, const std::string& ptr) {
+  if (!j.is_object()) throw FieldError{ptr, "must be an object"};
+  LinearModel m;
+  const json& features = Field(j, ptr, "features", json::value_t::array);
+  const auto& known = FeatureNames();
+  for (size_t i = 0; i < features.size(); ++i) {
+    const json& f = features[i];
+    if (!f.is_string() || std::find(known.begin(), known.end(), f.get<std::string>()) == known.end()) {
+      throw FieldError{ptr + "/features/" + std::to_string(i), "is not a known feature name"};
+    }
+    m.features.push_back(f.get<std::string>());
+  }
+  for (const char* key : {"energy_j", "time_s"}) {
+    const json& c = Field(j, ptr, key, json::value_t::array);
+    if (c.size() != m.features.size()) {
+      throw FieldError{ptr + "/" + key, "must have one coefficient per feature"};
+    }
+    std::vector<double>& out = std::string(key) == "energy_j" ? m.energy_j : m.time_s;
+    for (size_t i = 0; i < c.size(); ++i) {
+      if (!c[i].is_number() || c[i].get<double>() < 0) {
+        throw FieldError{ptr + "/" + key + "/" + std::to_string(i), "must be a number >= 0"};
+      }
+      out.push_back(c[i].get<double>());
+    }
+  }
+  m.cv_mape = Field(j, ptr, "cv_mape", json::value_t::number_float).get<double>();
+  if (m.cv_mape < 0) throw FieldError{ptr + "/cv_mape", "must be >= 0"};
+  m.samples = Field(j, ptr, "samples", json::value_t::number_integer).get<int>();
+  return m;
+}
+
+ordered_json ModelJson(const LinearModel& m) {
+  return {{"features", m.features}, {"energy_j", m.energy_j}, {"time_s", m.time_s},
+          {"cv_mape", m.cv_mape}, {"samples", m.samples}};
+}
+
+}  // namespace
+
+const std::vector<std::string>& FeatureNames() {
+  static const std::vector<std::string> names = {
+      "macs_fwd", "macs_bwd_input", "macs_bwd_weight", "elements_fwd", "elements_bwd",
+      "saved_activation_bytes", "layers", "params", "one"};
+  return names;
+}
+
+double LayerFeature(const LayerCost& layer, const std::string& name) {
+  const Work& w = layer.work;
+  if (name == "macs_fwd") return static_cast<double>(w.macs_fwd.value());
+  if (name == "macs_bwd_input") return static_cast<double>(w.macs_bwd_input.value());
+  if (name == "macs_bwd_weight") return static_cast<double>(w.macs_bwd_weight.value());
+  if (name == "elements_fwd") return static_cast<double>(w.elements_fwd.value());
+  if (name == "elements_bwd") return static_cast<double>(w.elements_bwd.value());
+  if (name == "saved_activation_bytes") return static_cast<double>(w.saved_bytes.value());
+  if (name == "layers") return 1;
+  if (name == "params") return static_cast<double>(layer.params.value());
+  return 0;
+}
+
+Result<Profile> ParseProfile(const std::string& text, const std::string& source) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Status::Error(source + ": not valid JSON");
+  try {
+    if (!j.is_object()) throw FieldError{"", "must be an object"};
+    Profile p;
+    p.source = source;
+    std::string schema = Field(j, "", "schema", json::value_t::string).get<std::string>();
+    if (schema != "joulecast.profile/1") {
+      throw FieldError{"/schema", "is '" + schema + "'; this joulecast reads joulecast.profile/1"};
+    }
+    p.created = Field(j, "", "created", json::value_t::string).get<std::string>();
+    p.device = Field(j, "", "device", json::value_t::string).get<std::string>();
+    const json& hw = Field(j, "", "hardware", json::value_t::object);
+    for (auto it = hw.begin(); it != hw.end(); ++it) {
+      p.hardware[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+    }
+    const json& meter = Field(j, "", "meter", json::value_t::object);
+    p.meter_kind = Field(meter, "/meter", "kind", json::value_t::string).get<std::string>();
+    p.meter_real = Field(meter, "/meter", "real", json::value_t::boolean).get<bool>();
+    if (meter.contains("description") && meter["description"].is_string()) {
+      p.meter_description = meter["description"].get<std::string>();
+    }
+    if (p.meter_real && p.meter_kind == "estimate") {
+      throw FieldError{"/meter/real", "is true but the meter is the estimate"};
+    }
+    const json& kinds = Field(j, "", "kinds", json::value_t::object);
+    for (auto it = kinds.begin(); it != kinds.end(); ++it) {
+      auto kind = KindFromName(it.key());
+      if (!kind) throw FieldError{"/kinds/" + it.key(), "is not a layer kind"};
+      p.kinds[*kind] = ReadModel(*it, "/kinds/" + it.key());
+    }
+    p.step = ReadModel(Field(j, "", "step", json::value_t::object), "/step");
+    return p;
+  } catch (const FieldError& e) {
+    return Status::Error(source + ": " + (e.pointer.empty() ? "the document" : e.pointer) + " " +
+                         e.what);
+  } catch (const json::exception& e) {
+    return Status::Error(source + ": " + e.what());
+  }
+}
+
+Result<Profile> LoadProfile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::Error(path + ": cannot open the profile");
+  std::ostringstream text;
+  text << f.rdbuf();
+  if (!f && !f.eof()) return Status::Error(path + ": cannot read the profile");
+  return ParseProfile(text.str(), path);
+}
+
+std::string ProfileJson(const Profile& p) {
+  ordered_json j;
+  j["schema"] = "joulecast.profile/1";
+  j["created"] = p.created;
+  j["device"] = p.device;
+  ordered_json hw = ordered_json::object();
+  for (const auto& [k, v] : p.hardware) hw[k] = v;
+  j["hardware"] = hw;
+  j["meter"] = {{"kind", p.meter_kind}, {"real", p.meter_real},
+                {"description", p.meter_description}};
+  ordered_json kinds = ordered_json::object();
+  for (const auto& [kind, model] : p.kinds) kinds[std::string(KindName(kind))] = ModelJson(model);
+  j["kinds"] = kinds;
+  j["step"] = ModelJson(p.step);
+  return j.dump(2) + "\n";
+}
+
+}  // namespace joulecast

@@ -1,0 +1,58 @@
+// A hardware profile: what one machine costs per unit of work, fitted by `joulecast calibrate`
+// and read by the predictor. Stored as versioned JSON (schema "joulecast.profile/1",
+// docs/profile.md); nlohmann-json stays inside this library.
+//
+// The model is linear in named features of the analyzer's cost model: a layer of kind k costs
+//   sum over f of kinds[k].energy_j[f] * feature_f(layer)
+// where features are per-batch counts of one training step (Work's fields, by their JSON
+// names) plus "layers" (1 for each layer: a per-layer overhead). The optimizer step and the
+// fixed per-step overhead form the "step" model over "params" (trainable parameters) and "one".
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "analyzer/core/costs.h"
+#include "analyzer/core/status.h"
+
+namespace joulecast {
+
+/// One linear model over named features.
+struct LinearModel {
+  std::vector<std::string> features;  ///< Feature names, e.g. "macs_fwd", "layers".
+  std::vector<double> energy_j;       ///< Joules per unit of each feature.
+  std::vector<double> time_s;         ///< Seconds per unit of each feature.
+  double cv_mape = 0;                 ///< Cross-validated mean absolute percentage error (0.05 = 5%).
+  int samples = 0;                    ///< Measurements the model was fitted on.
+};
+
+struct Profile {
+  int version = 1;
+  std::string created;                ///< ISO 8601 UTC time of the calibration.
+  std::string device = "cpu";         ///< "cpu" or "cuda:N".
+  /// What was measured on: cpu_model, cores, threads, memory_bytes, gpu, driver, cuda,
+  /// libtorch (strings; absent keys unknown).
+  std::map<std::string, std::string> hardware;
+  std::string meter_kind;             ///< "rapl", "nvml" or "estimate".
+  bool meter_real = false;            ///< True only for a hardware energy counter.
+  std::string meter_description;
+  std::map<Kind, LinearModel> kinds;  ///< Per-layer models; a kind absent here is not predicted.
+  LinearModel step;                   ///< Optimizer step and fixed overhead, per training step.
+  std::string source;                 ///< The file it was read from (not stored).
+};
+
+/// The names features may use, in a stable order.
+const std::vector<std::string>& FeatureNames();
+
+/// Value of feature `name` for one layer (per batch); "layers" is 1. Unknown names give 0.
+double LayerFeature(const LayerCost& layer, const std::string& name);
+
+/// Reads and validates a profile; errors name the file and the field (JSON pointer).
+Result<Profile> LoadProfile(const std::string& path);
+/// Parses profile JSON text; `source` names it in messages.
+Result<Profile> ParseProfile(const std::string& text, const std::string& source);
+/// Serialises a profile (without `source`).
+std::string ProfileJson(const Profile& profile);
+
+}  // namespace joulecast

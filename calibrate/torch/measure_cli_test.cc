@@ -1,0 +1,145 @@
+// The real `joulecast measure` end to end: its JSON fields, its text, and one-line errors with
+// exit code 2. Runs the built executable from the source tree.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Output {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+class MeasureCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("joulecast_measure_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs `joulecast measure ARGS` in the source tree (ARGS are trusted test strings).
+  Output Measure(const std::string& args) {
+    std::string cmd = "cd '" JOULECAST_SOURCE_DIR "' && '" JOULECAST_BIN "' measure " + args +
+                      " >'" + (dir_ / "out").string() + "' 2>'" + (dir_ / "err").string() + "'";
+    int status = std::system(cmd.c_str());
+    Output o;
+    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    o.out = Slurp(dir_ / "out");
+    o.err = Slurp(dir_ / "err");
+    return o;
+  }
+
+  // Expects exit code 2 with exactly one line on stderr that contains `what`.
+  void ExpectUsageError(const std::string& args, const std::string& what) {
+    Output o = Measure(args);
+    EXPECT_EQ(o.exit_code, 2) << args << "\n" << o.err;
+    EXPECT_TRUE(o.out.empty()) << args;
+    ASSERT_FALSE(o.err.empty()) << args;
+    EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << args << ": more than one line:\n" << o.err;
+    EXPECT_EQ(o.err.rfind("joulecast measure: ", 0), 0u) << o.err;
+    EXPECT_NE(o.err.find(what), std::string::npos) << args << "\n" << o.err;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(MeasureCli, JsonHasTheDocumentedFields) {
+  Output o = Measure("models/lenet5.json --steps 3 --format json");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  nlohmann::json j = nlohmann::json::parse(o.out);
+  EXPECT_EQ(j["schema"], "joulecast.measurement/1");
+  EXPECT_EQ(j["model"], "lenet5");
+  EXPECT_EQ(j["batch"], 64);
+  EXPECT_GE(j["steps"].get<int>(), 3);
+  EXPECT_GE(j["threads"].get<int>(), 1);
+  EXPECT_EQ(j["dataset"], "synthetic");
+  EXPECT_TRUE(j["loss_first"].is_number());
+  EXPECT_TRUE(j["loss_last"].is_number());
+  const nlohmann::json& per_step = j["measurement"]["per_step"];
+  EXPECT_GT(per_step["time_s"].get<double>(), 0);
+  EXPECT_GT(per_step["energy_j"].get<double>(), 0);
+  EXPECT_GE(per_step["time_s_stddev"].get<double>(), 0);
+  EXPECT_NEAR(j["measurement"]["time_s"].get<double>(),
+              per_step["time_s"].get<double>() * j["steps"].get<double>(), 1e-9);
+  const nlohmann::json& meter = j["meter"];
+  const std::string kind = meter["kind"];
+  EXPECT_TRUE(kind == "rapl" || kind == "nvml" || kind == "estimate") << kind;
+  ASSERT_TRUE(meter["real"].is_boolean());
+  EXPECT_EQ(meter["real"].get<bool>(), kind != "estimate");
+  EXPECT_FALSE(meter["description"].get<std::string>().empty());
+  if (kind == "estimate") {
+    EXPECT_EQ(meter["note"], "estimated, not measured");
+  }
+}
+
+TEST_F(MeasureCli, EstimateOnFashionMnistToAFile) {
+  fs::path file = dir_ / "m.json";
+  Output o = Measure("models/lenet5.json --batch 8 --steps 2 --warmup 1 --dataset fashion-mnist "
+                     "--optimizer sgd --lr 0.01 --threads 1 --meter estimate --cpu-watts 5 "
+                     "--seed 3 --format json -o '" + file.string() + "'");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_TRUE(o.out.empty());
+  nlohmann::json j = nlohmann::json::parse(Slurp(file));
+  EXPECT_EQ(j["batch"], 8);
+  EXPECT_EQ(j["dataset"], "fashion-mnist");
+  EXPECT_EQ(j["threads"], 1);
+  EXPECT_EQ(j["seed"], 3);
+  EXPECT_EQ(j["optimizer"]["name"], "sgd");
+  EXPECT_EQ(j["meter"]["kind"], "estimate");
+  EXPECT_EQ(j["meter"]["real"], false);
+  EXPECT_NE(j["meter"]["description"].get<std::string>().find("5"), std::string::npos);
+  EXPECT_FALSE(fs::exists(file.string() + ".tmp"));
+}
+
+TEST_F(MeasureCli, TextNamesTheMeterAndSaysWhenItIsAnEstimate) {
+  Output o = Measure("models/simplecnn.json --batch 4 --steps 2 --meter estimate");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("model        SimpleCNN (models/simplecnn.json)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("time/step"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("energy/step"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("meter        estimate: "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("estimated, not measured"), std::string::npos) << o.out;
+}
+
+TEST_F(MeasureCli, BadFlagsAreOneLineAndExitTwo) {
+  ExpectUsageError("models/lenet5.json --batch 0", "--batch needs a positive integer");
+  ExpectUsageError("models/lenet5.json --steps x", "--steps needs a positive integer");
+  ExpectUsageError("models/lenet5.json --lr -1", "--lr needs a positive number");
+  ExpectUsageError("models/lenet5.json --optimizer rmsprop", "--optimizer must be adam or sgd");
+  ExpectUsageError("models/lenet5.json --dataset cifar", "--dataset must be");
+  ExpectUsageError("models/lenet5.json --meter joulemeter", "--meter must be");
+  ExpectUsageError("models/lenet5.json --device tpu", "--device must be cpu, cuda or cuda:N");
+  ExpectUsageError("models/lenet5.json --format html", "--format must be text or json");
+  ExpectUsageError("models/lenet5.json --frobnicate", "unknown option '--frobnicate'");
+  ExpectUsageError("models/lenet5.json models/simplecnn.json", "more than one MODEL");
+  ExpectUsageError("models/lenet5.json --steps", "--steps needs");
+}
+
+TEST_F(MeasureCli, BadInputIsOneLineAndExitTwo) {
+  ExpectUsageError("models/no_such_model.json", "no_such_model.json");
+  ExpectUsageError("models/resnet_small.json --dataset fashion-mnist --steps 1",
+                   "Fashion-MNIST images are 1x28x28 but the model takes 3x32x32");
+  ExpectUsageError("models/lenet5.json --device cuda:99 --steps 1", "cuda:99");
+  ExpectUsageError("models/lenet5.json --steps 1 -o /nonexistent/dir/m.json", "/nonexistent/dir");
+}
+
+}  // namespace
