@@ -130,11 +130,14 @@ def main():
             return 2
         warm_page_cache(path)
         py, cpp, cli = [], [], []
+        # joulecast first in each round, and a pause after Python: right after a Python run
+        # the kernel is still taking back its gigabytes, which slows whatever runs next.
         for _ in range(args.repeat):
-            py.append(measure_python(args.python, path))
             cpp.append(measure_peak_rss(args.peak_rss, path))
             if args.cli:
                 cli.append(measure_cli(args.cli, path))
+            py.append(measure_python(args.python, path))
+            time.sleep(1)
         results[name] = {"file_bytes": os.path.getsize(path), "python": py, "joulecast": cpp,
                          "cli": cli}
 

@@ -844,10 +844,33 @@ const std::array<ShapeFn, kNumOps>& ShapeFns() {
   return table;
 }
 
+// Inputs an op cannot do without; shape functions may then read them unchecked.
+size_t RequiredInputs(const Node& n) {
+  switch (n.op) {
+    case Op::Constant: case Op::Unknown: return 0;
+    case Op::Conv: case Op::ConvTranspose: case Op::Gemm: case Op::MatMul: case Op::Add:
+    case Op::Sub: case Op::Mul: case Op::Div: case Op::Pow: case Op::Equal: case Op::PRelu:
+    case Op::Expand: case Op::Tile: case Op::Gather: case Op::LayerNormalization:
+      return 2;
+    case Op::Reshape: return n.Has("shape") ? 1 : 2;
+    case Op::Slice: return n.Has("starts") ? 1 : 3;
+    case Op::Where: case Op::Range: case Op::InstanceNormalization: return 3;
+    case Op::BatchNormalization: return 5;
+    default: return 1;
+  }
+}
+
 }  // namespace
 
 Status InferNode(Graph& graph, int node, const InferenceOptions& options) {
   Ctx c(graph, node, options);
+  size_t required = RequiredInputs(graph.nodes[node]);
+  for (size_t i = 0; i < required; ++i) {
+    if (!c.in(i)) {
+      return c.Fail("needs at least " + std::to_string(required) + " inputs; input " +
+                    std::to_string(i) + " is missing");
+    }
+  }
   ShapeFn fn = ShapeFns()[static_cast<int>(graph.nodes[node].op)];
   return fn ? fn(c) : Status();
 }

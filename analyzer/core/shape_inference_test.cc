@@ -184,6 +184,19 @@ TEST(ShapeInference, AbsurdDimensionsAreAnErrorNotAnAllocation) {
   EXPECT_NE(d[0].message.find("absurd"), std::string::npos) << d[0].message;
 }
 
+TEST(ShapeInference, MissingRequiredInputIsAnErrorNotACrash) {
+  GraphBuilder b;
+  int x = b.Input("x", {2, 3});
+  b.Node(Op::Div, {x});
+  b.Node(Op::Conv, {x, -1});
+  ASSERT_TRUE(b.g.Finalize().ok());
+  auto d = InferShapes(b.g);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_NE(d[0].message.find("(Div): needs at least 2 inputs; input 1 is missing"),
+            std::string::npos) << d[0].message;
+  EXPECT_NE(d[1].message.find("(Conv): needs at least 2 inputs"), std::string::npos);
+}
+
 TEST(ShapeInference, KeepsShapesTheFrontEndAlreadyKnows) {
   GraphBuilder b;
   int x = b.Input("x", {1, 3});

@@ -1,0 +1,90 @@
+// What calibration measures: for each layer kind, a design (a space of configurations sampled by
+// a scrambled Halton sequence) and, for each sampled configuration, a pair of small networks
+// written as JSON architectures (docs/json-architecture.md):
+//
+//   probe = input -> stem -> LAYER (x copies) -> head      base = input -> stem -> head'
+//
+// The stem is a cheap 1x1 convolution that gives LAYER its input channels and makes LAYER compute
+// an input gradient, as every layer but a network's first does; the head (global average pool,
+// flatten, linear to 10 classes) turns LAYER's output into logits, and head' does the same on the
+// stem's output. Both networks are trained for real, so LAYER is measured in the context of a
+// training step: the difference probe - base is LAYER's cost plus the head's change, and the
+// analyzer's cost model accounts for that change exactly when the two are fitted (fit.h).
+// "first" designs drop the stem: LAYER reads the data and computes no input gradient.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "analyzer/core/ops.h"
+#include "analyzer/core/status.h"
+
+namespace joulecast {
+
+/// The sampling designs; each measures one Kind.
+enum class Design {
+  conv,          ///< conv2d after the stem: kernel 1/3/5/7, stride 1/2, groups 1, 2-8, depthwise.
+  conv_first,    ///< conv2d reading the data (1 or 3 channels): no input gradient.
+  linear,        ///< linear on a flattened stem output.
+  linear_first,  ///< linear on the flattened data.
+  relu,          ///< relu, chained kChainCopies times.
+  activation,    ///< sigmoid, tanh, gelu, hardswish or leaky_relu, chained.
+  norm,          ///< batchnorm2d, chained.
+  pool,          ///< maxpool2d or avgpool2d, kernel (= stride) 2 or 3.
+  elementwise,   ///< add of two branches (chained) or concat of two branches.
+  dropout,       ///< dropout with p in [0.1, 0.5], chained.
+};
+
+/// Memory-bound layers that keep their input's shape are chained this many times in a probe, so
+/// that their difference stands out of the measurement noise of the rest of the step.
+inline constexpr int kChainCopies = 3;
+
+/// Every design, in the order calibration interleaves them.
+const std::vector<Design>& AllDesigns();
+/// "conv", "conv_first", ...
+std::string_view DesignName(Design design);
+/// The Design named by DesignName; nullopt for anything else.
+std::optional<Design> DesignFromName(std::string_view name);
+/// The layer kind a design measures.
+Kind DesignKind(Design design);
+
+/// The sizes configurations are drawn from (log-uniformly) and the work cap of one probe.
+struct DesignLimits {
+  int64_t max_channels = 512;   ///< Channels are drawn from 1..max_channels.
+  int64_t min_spatial = 7;      ///< Height = width are drawn from min_spatial..max_spatial.
+  int64_t max_spatial = 224;
+  int64_t min_features = 8;     ///< linear's in and out features.
+  int64_t max_features = 4096;
+  int64_t min_batch = 8;
+  int64_t max_batch = 128;
+  /// Cap on the probe's multiply-accumulates per training step (forward + both backward, whole
+  /// network, per batch). A configuration over a cap has its size coordinates shrunk toward
+  /// their minimums, all by the same factor, until it fits.
+  double max_train_macs = 3e9;
+  /// Cap on the elements the probe's forward writes per step (memory-bound work and memory).
+  double max_elements = 4e7;
+};
+
+/// The limits of a full calibration and of --quick.
+DesignLimits FullLimits();
+DesignLimits QuickLimits();
+
+/// One sampled configuration and its two networks.
+struct ProbePair {
+  Design design = Design::conv;
+  int64_t index = 0;          ///< Point of the design's Halton sequence.
+  int64_t batch = 0;          ///< The batch both networks are loaded and trained at.
+  std::string config_json;    ///< The configuration, e.g. {"kernel":3,"in_channels":16,...}.
+  std::string probe_json;     ///< JSON architecture with the layer.
+  std::string base_json;      ///< The same without it.
+};
+
+/// The configuration at point `index` of `design`'s sequence for `seed`, shrunk to `limits`, and
+/// its networks. Deterministic. Fails only if a network does not load (a bug, named).
+Result<ProbePair> MakeProbePair(Design design, int64_t index, uint64_t seed,
+                                const DesignLimits& limits);
+
+}  // namespace joulecast

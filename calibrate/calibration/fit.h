@@ -1,0 +1,68 @@
+// Fitting a profile's models to measured samples.
+//
+// Every sample is a probe network and its base (design.h), each measured per training step. The
+// profile predicts a network as the sum, over its layers, of its kind's linear model, plus the
+// step model over "params" and "one". So a sample gives two equations in the same unknown
+// coefficients: probe - base (the layer's Delta: the head's and stem's differences enter with
+// their own kinds' features, so they cancel correctly) and the base on its own (which pins down
+// the step model). All samples of all kinds are fitted jointly, by non-negative least squares
+// with each row weighted by 1 / (|target| + 2 standard errors), so that the fit minimises
+// relative errors without chasing noise.
+//
+// Each kind's feature set is chosen from candidates by k-fold cross-validation (folds over
+// samples, seeded) on the mean absolute percentage error of held-out samples' Delta for that
+// kind: coordinate descent over kinds, starting from each kind's first candidate, until no kind
+// changes. Energy picks the features; time is fitted on the same ones.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "analyzer/core/ops.h"
+#include "analyzer/core/status.h"
+#include "analyzer/energy/profile.h"
+#include "calibrate/calibration/features.h"
+
+namespace joulecast {
+
+/// One measured sample as the fit sees it. Energies in joules and times in seconds per training
+/// step, each the mean over repeats with its standard error.
+struct FitSample {
+  Kind kind = Kind::conv;  ///< The kind the sample measures (its design's).
+  NetworkFeatures probe, base;
+  double probe_energy_j = 0, probe_energy_se_j = 0;
+  double base_energy_j = 0, base_energy_se_j = 0;
+  double probe_time_s = 0, probe_time_se_s = 0;
+  double base_time_s = 0, base_time_se_s = 0;
+};
+
+/// Feature names of one candidate model, from FeatureNames().
+using FeatureSet = std::vector<std::string>;
+
+/// Candidates for `kind`: MAC-based ones for conv and linear (three MAC features and "layers",
+/// then with elements, then with saved activation bytes), element-based ones otherwise.
+std::vector<FeatureSet> DefaultCandidates(Kind kind);
+
+struct FitOptions {
+  int folds = 5;          ///< k of the cross-validation (fewer when there are fewer samples).
+  uint64_t seed = 1;      ///< Seeds the assignment of samples to folds.
+  /// Candidates per kind; a kind not listed gets DefaultCandidates(kind).
+  std::map<Kind, std::vector<FeatureSet>> candidates;
+};
+
+struct FitResult {
+  /// One model per kind that has samples, with its cross-validated energy MAPE on Delta.
+  std::map<Kind, LinearModel> kinds;
+  /// The step model ("params", "one"); its cv_mape is on held-out base networks' energy.
+  LinearModel step;
+  /// The same cross-validation of the time models, for the record.
+  std::map<Kind, double> time_cv_mape;
+  double step_time_cv_mape = 0;
+};
+
+/// Fits the models. Errors: fewer than 2 samples; a non-finite measurement (naming the sample).
+Result<FitResult> FitModels(const std::vector<FitSample>& samples, const FitOptions& options);
+
+}  // namespace joulecast
