@@ -14,6 +14,10 @@ int Analyze(const std::vector<std::string>& args);
 /// Needs the libtorch build; without it, says so and returns 2.
 int Measure(const std::vector<std::string>& args);
 
+/// `joulecast calibrate -o PROFILE [options]`: measures this machine and fits a profile.
+/// Needs the libtorch build; without it, says so and returns 2.
+int Calibrate(const std::vector<std::string>& args);
+
 /// Writes `text` to `path` atomically (temporary file, then rename), or to stdout for "" or
 /// "-". Returns an error line, empty on success.
 std::string WriteOutput(const std::string& path, const std::string& text);

@@ -29,9 +29,11 @@ const Command kCommands[] = {
      joulecast::cli::Analyze},
 #ifdef JOULECAST_HAVE_TORCH
     {"measure", "train a model and measure its time and energy per step", joulecast::cli::Measure},
+    {"calibrate", "measure this machine and fit a hardware profile", joulecast::cli::Calibrate},
 #else
     {"measure", "train a model and measure its time and energy per step (libtorch build)",
      NeedsTorch},
+    {"calibrate", "measure this machine and fit a hardware profile (libtorch build)", NeedsTorch},
 #endif
 };
 

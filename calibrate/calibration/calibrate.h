@@ -31,6 +31,7 @@
 #include "calibrate/calibration/design.h"
 #include "calibrate/calibration/fit.h"
 #include "calibrate/calibration/hardware.h"
+#include "calibrate/calibration/sample_store.h"
 #include "calibrate/meters/meter.h"
 
 namespace joulecast {

@@ -342,10 +342,10 @@ Status NodePlan::ConvTranspose(Kernel* k) {
   if (!xd.ok()) return xd.status();
   if (!wd.ok()) return wd.status();
   if (!yd.ok()) return yd.status();
-  const size_t sp = wd->size() - 2;
   if (wd->size() < 3 || wd->size() != xd->size() || yd->size() != xd->size()) {
     return Fail("input, weight and output ranks differ");
   }
+  const size_t sp = wd->size() - 2;
   Dims strides = n_.Ints("strides", Dims(sp, 1));
   Dims dil = n_.Ints("dilations", Dims(sp, 1));
   Dims pads = n_.Ints("pads", Dims(2 * sp, 0));
@@ -939,7 +939,7 @@ Status NodePlan::Slice(Kernel* k) {
       e = std::clamp<int64_t>(e, -1, d - 1);
       Dims idx;
       for (int64_t j = b; j > e; j += s) idx.push_back(j);
-      c.index = at::tensor(idx, at::kLong);
+      c.index = at::tensor(idx, at::kLong).to(p_.net_->device);
     }
     cuts.push_back(std::move(c));
   }
@@ -947,7 +947,7 @@ Status NodePlan::Slice(Kernel* k) {
     at::Tensor t = v[x];
     for (const Cut& c : cuts) {
       t = c.step > 0 ? t.slice(c.axis, c.begin, c.end, c.step)
-                     : at::index_select(t, c.axis, c.index.to(t.device()));
+                     : at::index_select(t, c.axis, c.index);
     }
     v[y] = t;
   };
