@@ -232,7 +232,10 @@ std::string Summary(const CalibrationOutcome& o, const std::string& output) {
   s += line;
   auto row = [&](const std::string& name, const LinearModel& m, double time_mape) {
     std::string features;
-    for (const std::string& f : m.features) features += (features.empty() ? "" : ", ") + f;
+    for (const std::string& f : m.features) {
+      if (!features.empty()) features += ", ";
+      features += f;
+    }
     std::snprintf(line, sizeof line, "%-12s %7d  %-10s %-10s  %s\n", name.c_str(), m.samples,
                   Percent(m.cv_mape).c_str(), Percent(time_mape).c_str(), features.c_str());
     s += line;

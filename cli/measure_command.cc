@@ -7,11 +7,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "analyzer/load_model.h"
 #include "calibrate/meters/meter.h"
@@ -177,19 +176,19 @@ std::string RenderText(const Run& r) {
        std::to_string(t.seed) + "\n";
   s += "steps        " + std::to_string(m.steps) + " measured after " +
        std::to_string(r.options.warmup_steps) + " warm-up";
-  if (m.steps > r.options.steps) s += " (more than the " + std::to_string(r.options.steps) +
-                                      " asked, to span 10 meter update periods)";
+  if (m.steps > r.options.steps)
+    s += " (more than the " + std::to_string(r.options.steps) +
+         " asked, to span 10 meter update periods)";
   s += "\n";
   s += "time/step    " + Seconds(m.time_s_per_step) + " \xC2\xB1 " +
        Seconds(m.time_s_per_step_stddev) + " (stddev), " + Seconds(m.time_s) + " in all\n";
-  s += "energy/step  " + Number("%.4g", m.energy_j_per_step) + " J (" +
-       Number("%.4g", m.energy_j) + " J in all)" +
-       (real ? std::string() : std::string(", estimated, not measured")) + "\n";
+  s += "energy/step  " + Number("%.4g", m.energy_j_per_step) + " J (" + Number("%.4g", m.energy_j) +
+       " J in all)" + (real ? std::string() : std::string(", estimated, not measured")) + "\n";
   s += "meter        " + r.meter->kind() + ": " + r.meter->description() +
        (real ? " (hardware counter)" : "") + "\n";
   if (!r.meter_why.empty()) s += "             " + r.meter_why + "\n";
-  s += "loss         " + Number("%.4f", m.loss_first) + " first, " +
-       Number("%.4f", m.loss_last) + " last\n";
+  s += "loss         " + Number("%.4f", m.loss_first) + " first, " + Number("%.4f", m.loss_last) +
+       " last\n";
   return s;
 }
 
@@ -220,11 +219,16 @@ int Measure(const std::vector<std::string>& args) {
         return Fail(a + " needs " + (zero_ok ? "a non-negative" : "a positive") +
                     " integer up to " + std::to_string(max));
       }
-      if (a == "--batch") options.batch = *n;
-      else if (a == "--steps") options.steps = *n;
-      else if (a == "--warmup") options.warmup_steps = *n;
-      else if (a == "--threads") options.train.threads = static_cast<int>(*n);
-      else options.train.seed = static_cast<uint64_t>(*n);
+      if (a == "--batch")
+        options.batch = *n;
+      else if (a == "--steps")
+        options.steps = *n;
+      else if (a == "--warmup")
+        options.warmup_steps = *n;
+      else if (a == "--threads")
+        options.train.threads = static_cast<int>(*n);
+      else
+        options.train.seed = static_cast<uint64_t>(*n);
     } else if (a == "--dataset") {
       auto v = value();
       if (v != "synthetic" && v != "fashion-mnist") {
@@ -264,9 +268,12 @@ int Measure(const std::vector<std::string>& args) {
       load.input_chw = d;
     } else if (a == "--format") {
       auto v = value();
-      if (v == "text") json = false;
-      else if (v == "json") json = true;
-      else return Fail("--format must be text or json");
+      if (v == "text")
+        json = false;
+      else if (v == "json")
+        json = true;
+      else
+        return Fail("--format must be text or json");
     } else if (a == "-o" || a == "--output") {
       auto v = value();
       if (!v) return Fail("-o needs a file name");

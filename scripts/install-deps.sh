@@ -6,7 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake git
   libonnx-dev libprotobuf-dev protobuf-compiler   # ONNX front end
-  nlohmann-json3-dev                              # JSON front end, reports
+  nlohmann-json3-dev                              # JSON front end, reports, profiles
+  libtorch-dev zlib1g-dev dataset-fashion-mnist   # calibrate: training, Fashion-MNIST
+  libeigen3-dev libsqlite3-dev                    # calibrate: fitting, measurement store
   libgtest-dev libbenchmark-dev                   # tests, benchmarks
   python3-torch python3-torchvision python3-onnx  # real torchvision models exported for tests
   clang libclang-rt-14-dev                        # libFuzzer targets

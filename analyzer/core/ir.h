@@ -60,6 +60,9 @@ struct Tensor {
   bool batched = false;       ///< Axis 0 is the batch axis.
   /// Known values of a small integer tensor (shape plumbing), folded by inference.
   std::optional<std::vector<int64_t>> int_values;
+  /// Known values of a small floating-point constant (Clip bounds, Pow exponents, epsilons,
+  /// Dropout ratios), as the front end read them. Never set for parameters.
+  std::optional<std::vector<double>> real_values;
   int producer = -1;  ///< Index of the producing node, -1 for inputs and initializers.
 };
 

@@ -35,6 +35,14 @@ class GraphBuilder {
     g.tensors[t].int_values = std::move(values);
     return t;
   }
+  /// A float constant with known values; a scalar when it holds one value.
+  int Reals(const std::string& name, std::vector<double> values) {
+    std::vector<int64_t> dims;
+    if (values.size() != 1) dims.push_back(static_cast<int64_t>(values.size()));
+    int t = Add(name, std::move(dims), Role::constant);
+    g.tensors[t].real_values = std::move(values);
+    return t;
+  }
   /// Adds node `op` reading `inputs`; returns the index of its first output (an activation).
   int Node(Op op, std::vector<int> inputs, std::map<std::string, Attr> attrs = {},
            int num_outputs = 1) {

@@ -118,6 +118,37 @@ Status ReadIntValues(const TensorProto& t, const IntLayout& layout, int64_t elem
   return Status();
 }
 
+// Reads the values of a small float32/float64 tensor whose payload StripModel kept (Constant
+// values: clip bounds, exponents, epsilons). Other float types are left without values.
+void ReadRealValues(const TensorProto& t, int64_t elements,
+                    std::optional<std::vector<double>>* values) {
+  if (t.data_location() == TensorProto::EXTERNAL) return;
+  std::vector<double> v;
+  const bool f32 = t.data_type() == TensorProto::FLOAT;
+  if (!f32 && t.data_type() != TensorProto::DOUBLE) return;
+  if (t.has_raw_data()) {
+    const std::string& raw = t.raw_data();
+    const size_t width = f32 ? 4 : 8;
+    if (raw.size() != static_cast<size_t>(elements) * width) return;
+    for (int64_t i = 0; i < elements; ++i) {
+      if (f32) {
+        float x;
+        std::memcpy(&x, raw.data() + i * width, width);  // Little-endian hosts only.
+        v.push_back(x);
+      } else {
+        double x;
+        std::memcpy(&x, raw.data() + i * width, width);
+        v.push_back(x);
+      }
+    }
+  } else if (f32) {
+    v.assign(t.float_data().begin(), t.float_data().end());
+  } else {
+    v.assign(t.double_data().begin(), t.double_data().end());
+  }
+  if (static_cast<int64_t>(v.size()) == elements) *values = std::move(v);
+}
+
 // A tensor of known shape and type from a TensorProto (initializer or Constant value).
 Status FillFromTensorProto(const TensorProto& t, bool in_initializer, const std::string& what,
                            Tensor* out) {
@@ -129,6 +160,9 @@ Status FillFromTensorProto(const TensorProto& t, bool in_initializer, const std:
   const std::optional<IntLayout> layout = LayoutOf(t.data_type());
   if (layout && onnx_wire::KeepPayload(t.data_type(), *elements, in_initializer)) {
     return ReadIntValues(t, *layout, *elements, what, &out->int_values);
+  }
+  if (!layout && onnx_wire::KeepPayload(t.data_type(), *elements, in_initializer)) {
+    ReadRealValues(t, *elements, &out->real_values);
   }
   return Status();
 }
@@ -388,7 +422,12 @@ class Converter {
       if (a.name() == "value_float" || a.name() == "value_floats") {
         t->dtype = DType::float32;
         t->shape_known = true;
-        if (a.name() == "value_floats") t->dims = {a.floats_size()};
+        if (a.name() == "value_floats") {
+          t->dims = {a.floats_size()};
+          t->real_values = std::vector<double>(a.floats().begin(), a.floats().end());
+        } else {
+          t->real_values = std::vector<double>{a.f()};
+        }
         return Status();
       }
     }

@@ -321,6 +321,27 @@ TEST(OnnxFrontend, ConstantAttributesCarryValues) {
   EXPECT_EQ(Find(*r, "y").dims, (Dims{3, 3, 4}));
 }
 
+TEST(OnnxFrontend, FloatConstantsCarryValues) {
+  onnx::ModelProto m = NewModel();
+  Input(&m, "x", {kSym, 6});
+  auto* lo = AddNode(&m, "Constant", {}, {"lo"}, "lo_const");
+  AttrFloat(lo, "value_float", -0.5f);
+  auto* hi = AddNode(&m, "Constant", {}, {"hi"}, "hi_const");
+  onnx::AttributeProto* a = hi->add_attribute();
+  a->set_name("value");
+  a->set_type(onnx::AttributeProto::TENSOR);
+  a->mutable_t()->set_data_type(onnx::TensorProto::FLOAT);
+  float six = 6.0f;
+  a->mutable_t()->set_raw_data(std::string(reinterpret_cast<const char*>(&six), sizeof six));
+  AddNode(&m, "Clip", {"x", "lo", "hi"}, {"y"}, "relu6");
+  Output(&m, "y");
+  Result<Graph> r = Parse(m, Batch(1));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*Find(*r, "lo").real_values, std::vector<double>{-0.5});
+  EXPECT_EQ(*Find(*r, "hi").real_values, std::vector<double>{6.0});
+  EXPECT_FALSE(Find(*r, "hi").int_values);
+}
+
 TEST(OnnxFrontend, EmptyAndRandomBytesAreErrors) {
   ExpectError(ParseOnnx("", "model.onnx", {}), "empty");
   std::mt19937 rng(1234);

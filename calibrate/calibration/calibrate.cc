@@ -54,28 +54,30 @@ double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// Repeated measurements of one network.
+double Mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+// Standard error of the mean; 0 with fewer than 2 values.
+double Se(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = Mean(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1) / static_cast<double>(v.size()));
+}
+
+// Repeated measurements of one network: per-step energy and time, one value per round.
 struct Series {
   const Graph* graph = nullptr;
   MeasureOptions options;
-  std::vector<double> energy_j, time_s;  // Per step, one per repeat.
+  std::vector<double> energy_j, time_s;
 
-  double Mean(const std::vector<double>& v) const {
-    double s = 0;
-    for (double x : v) s += x;
-    return v.empty() ? 0 : s / static_cast<double>(v.size());
-  }
-  // Standard error of the mean; 0 with fewer than 2 repeats.
-  double Se(const std::vector<double>& v) const {
-    if (v.size() < 2) return 0;
-    const double m = Mean(v);
-    double ss = 0;
-    for (double x : v) ss += (x - m) * (x - m);
-    return std::sqrt(ss / static_cast<double>(v.size() - 1) / static_cast<double>(v.size()));
-  }
   double Rse() const {
     const double m = Mean(energy_j);
-    return m > 0 ? Se(energy_j) / m : INFINITY;
+    return energy_j.size() >= 2 && m > 0 ? Se(energy_j) / m : INFINITY;
   }
   MeasuredNetwork Summary() const {
     MeasuredNetwork n;
@@ -90,31 +92,37 @@ struct Series {
   }
 };
 
-constexpr int kMinRepeats = 3;
-constexpr int kMaxRepeats = 40;
+constexpr int kMinRounds = 3;
+constexpr int kMaxRounds = 30;
 constexpr int64_t kMaxSteps = 1000;
 
 struct PairResult {
   bool interrupted = false;
   MeasuredNetwork probe, base;
+  double delta_energy_se_j = 0, delta_time_se_s = 0;
   int threads = 0;
 };
 
+// Measures a probe and its base in paired rounds: every round runs MeasureTraining on both,
+// so that slow drifts of the machine (other load, clocks, temperature) hit both alike and cancel
+// in their difference, whose noise is then estimated from the rounds' differences.
 class PairMeasurer {
  public:
-  PairMeasurer(const CalibrationOptions& o, EnergyMeter& meter, double window_s, double cap_s)
-      : o_(o), meter_(meter), window_s_(window_s), cap_s_(cap_s) {}
+  PairMeasurer(const CalibrationOptions& o, EnergyMeter& meter, double window_s)
+      : o_(o), meter_(meter), window_s_(window_s) {}
 
-  Result<PairResult> Measure(const Graph& probe, const Graph& base, int64_t batch,
+  Result<PairResult> Measure(const Graph& probe, const Graph& base, int64_t batch, double cap_s,
                              const std::string& what) {
     Series series[2];
     series[0].graph = &probe;
     series[1].graph = &base;
     PairResult r;
     const Clock::time_point start = Clock::now();
-    // Pilot: one short run sizes the repeats (steps for the window, warm-up), and is kept as a
-    // repeat when it already spans enough of the window.
-    for (Series& s : series) {
+    // Pilot: one short run of each sizes the rounds (steps to fill the window, warm-up); it
+    // counts as the first round when both runs already span half the window.
+    Measurement pilot[2];
+    for (int k = 0; k < 2; ++k) {
+      Series& s = series[k];
       s.options.batch = batch;
       s.options.dataset = "synthetic";
       s.options.train.optimizer = "adam";
@@ -126,30 +134,30 @@ class PairMeasurer {
       if (Stopped()) return Interrupted();
       Result<Measurement> m = Run(s, what);
       if (!m.ok()) return m.status();
+      pilot[k] = *m;
       r.threads = m->threads;
-      const double step_s = std::max(m->time_s_per_step, 1e-6);
-      if (m->time_s >= 0.5 * window_s_) {
-        Keep(s, *m);
-        s.options.steps = m->steps;
+    }
+    const bool keep = pilot[0].time_s >= 0.5 * window_s_ && pilot[1].time_s >= 0.5 * window_s_;
+    for (int k = 0; k < 2; ++k) {
+      Series& s = series[k];
+      const double step_s = std::max(pilot[k].time_s_per_step, 1e-6);
+      if (keep) {
+        Keep(s, pilot[k]);
+        s.options.steps = pilot[k].steps;
       } else {
         s.options.steps = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(window_s_ / step_s)),
                                               2, kMaxSteps);
       }
       s.options.warmup_steps = step_s < 0.05 ? 2 : 1;
     }
-    auto needs_more = [&](const Series& s) {
-      return s.energy_j.size() < kMinRepeats || s.Rse() > o_.rse;
+    auto done = [&]() {
+      const size_t n = series[0].energy_j.size();
+      if (n >= kMaxRounds) return true;
+      if (n >= 2 && Since(start) >= cap_s) return true;
+      return n >= kMinRounds && series[0].Rse() <= o_.rse && series[1].Rse() <= o_.rse;
     };
-    while (needs_more(series[0]) || needs_more(series[1])) {
-      if (Since(start) >= cap_s_ && series[0].energy_j.size() >= 2 &&
-          series[1].energy_j.size() >= 2) {
-        break;
-      }
-      if (series[0].energy_j.size() >= kMaxRepeats && series[1].energy_j.size() >= kMaxRepeats) {
-        break;
-      }
+    while (!done()) {
       for (Series& s : series) {
-        if (!needs_more(s) || s.energy_j.size() >= kMaxRepeats) continue;
         if (Stopped()) return Interrupted();
         Result<Measurement> m = Run(s, what);
         if (!m.ok()) return m.status();
@@ -158,6 +166,13 @@ class PairMeasurer {
     }
     r.probe = series[0].Summary();
     r.base = series[1].Summary();
+    std::vector<double> de, dt;
+    for (size_t i = 0; i < series[0].energy_j.size(); ++i) {
+      de.push_back(series[0].energy_j[i] - series[1].energy_j[i]);
+      dt.push_back(series[0].time_s[i] - series[1].time_s[i]);
+    }
+    r.delta_energy_se_j = Se(de);
+    r.delta_time_se_s = Se(dt);
     return r;
   }
 
@@ -180,7 +195,7 @@ class PairMeasurer {
 
   const CalibrationOptions& o_;
   EnergyMeter& meter_;
-  double window_s_, cap_s_;
+  double window_s_;
 };
 
 Result<Graph> LoadNetwork(const std::string& json, int64_t batch, const std::string& what) {
@@ -196,6 +211,9 @@ double Window(const CalibrationOptions& o) {
 }
 double Cap(const CalibrationOptions& o) {
   return o.sample_time_cap_s > 0 ? o.sample_time_cap_s : o.quick ? 2.5 : 8.0;
+}
+double Budget(const CalibrationOptions& o) {
+  return o.budget_s > 0 ? o.budget_s : o.quick ? 90.0 : 780.0;
 }
 DesignLimits Limits(const CalibrationOptions& o) {
   return o.limits ? *o.limits : o.quick ? QuickLimits() : FullLimits();
@@ -232,7 +250,8 @@ std::string OptionsKey(const CalibrationOptions& o, const EnergyMeter& meter) {
   const DesignLimits l = Limits(o);
   std::string designs;
   for (Design d : o.designs.empty() ? AllDesigns() : o.designs) {
-    designs += (designs.empty() ? "" : ",") + std::string(DesignName(d));
+    if (!designs.empty()) designs += ',';
+    designs += DesignName(d);
   }
   std::string key;
   auto add = [&](const std::string& k, const std::string& v) { key += k + "=" + v + ";"; };
@@ -242,8 +261,7 @@ std::string OptionsKey(const CalibrationOptions& o, const EnergyMeter& meter) {
   add("spatial", std::to_string(l.min_spatial) + "-" + std::to_string(l.max_spatial));
   add("features", std::to_string(l.min_features) + "-" + std::to_string(l.max_features));
   add("batch", std::to_string(l.min_batch) + "-" + std::to_string(l.max_batch));
-  add("max_train_macs", Number(l.max_train_macs));
-  add("max_elements", Number(l.max_elements));
+  add("max_step_s", Number(l.max_step_s));
   add("rse", Number(o.rse));
   add("sample_time_cap_s", Number(Cap(o)));
   add("repeat_window_s", Number(Window(o)));
@@ -302,7 +320,7 @@ Result<CalibrationOutcome> RunCalibration(const CalibrationOptions& options, Ene
   progress.resumed = out.resumed;
   if (options.progress) options.progress(progress);
 
-  PairMeasurer measurer(options, meter, Window(options), Cap(options));
+  PairMeasurer measurer(options, meter, Window(options));
   const Clock::time_point measuring = Clock::now();
   int measured = 0;
   for (const auto& [design, index] : todo) {
@@ -317,7 +335,13 @@ Result<CalibrationOutcome> RunCalibration(const CalibrationOptions& options, Ene
     if (!probe.ok()) return probe.status();
     Result<Graph> base = LoadNetwork(pair->base_json, pair->batch, what + " (base)");
     if (!base.ok()) return base.status();
-    Result<PairResult> r = measurer.Measure(*probe, *base, pair->batch, what);
+    // Behind the run's budget, samples stop repeating sooner (never below 2 rounds); the plan
+    // itself never changes, so a resumed run measures the same points.
+    const double left_s = Budget(options) - Since(measuring);
+    const double cap_s = std::clamp(
+        left_s / static_cast<double>(todo.size() - measured), 0.0, Cap(options));
+    const Clock::time_point sample_start = Clock::now();
+    Result<PairResult> r = measurer.Measure(*probe, *base, pair->batch, cap_s, what);
     if (!r.ok()) return r.status();
     if (r->interrupted) {
       out.interrupted = true;
@@ -333,6 +357,9 @@ Result<CalibrationOutcome> RunCalibration(const CalibrationOptions& options, Ene
     s.batch = pair->batch;
     s.probe = r->probe;
     s.base = r->base;
+    s.delta_energy_se_j = r->delta_energy_se_j;
+    s.delta_time_se_s = r->delta_time_se_s;
+    s.measure_s = Since(sample_start);
     s.meter_kind = meter.kind();
     s.threads = r->threads;
     s.measured_at = UtcNow();
@@ -381,6 +408,8 @@ Result<CalibrationOutcome> RunCalibration(const CalibrationOptions& options, Ene
     f.base_energy_se_j = s.base.energy_se_j;
     f.base_time_s = s.base.time_s;
     f.base_time_se_s = s.base.time_se_s;
+    f.delta_energy_se_j = s.delta_energy_se_j;
+    f.delta_time_se_s = s.delta_time_se_s;
     fit_samples.push_back(std::move(f));
     threads = std::max(threads, s.threads);
   }

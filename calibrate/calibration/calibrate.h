@@ -3,11 +3,12 @@
 // as soon as it is measured (sample_store.h), then fits a profile (fit.h) that
 // `joulecast analyze --profile` reads.
 //
-// Noise: each network of a sample is measured by repeated MeasureTraining runs (a few steps each,
-// after warm-up, every window at least 10 meter update periods long), probe and base interleaved
+// Noise: a sample is measured in paired rounds, each running MeasureTraining (a few steps after
+// warm-up, every window at least 10 meter update periods long) on the probe and then the base,
 // so that slow drifts of the machine hit both alike, until the relative standard error of the
-// per-step energy across repeats is at most `rse` for both, or the sample's time cap is reached.
-// The repeats, steps and RSE of every network are stored with it.
+// per-step energy across rounds is at most `rse` for both (and at least 3 rounds), or the
+// sample's time cap is reached. Repeats, steps and RSE of both networks, and the standard error
+// of their difference from the paired rounds, are stored with the sample.
 //
 // Resuming: the plan (which points of which design) follows from the options alone, and a sample
 // is stored under its design and Halton index; a run with the same options skips what is stored.
@@ -63,9 +64,12 @@ struct CalibrationOptions {
   std::vector<Design> designs;
   /// Size ranges and work caps; unset: FullLimits() or QuickLimits().
   std::optional<DesignLimits> limits;
-  /// Measuring time after which a sample stops repeating (once each network has 2 repeats);
+  /// Measuring time after which a sample stops repeating (once each network has 2 rounds);
   /// 0: 8 s, or 2.5 s with quick.
   double sample_time_cap_s = 0;
+  /// Measuring time this run aims to stay within: when behind, samples stop repeating sooner
+  /// (after 2 rounds at the least). 0: 780 s, or 90 s with quick. Not part of OptionsKey.
+  double budget_s = 0;
   /// Measured window each repeat aims at; 0: 0.15 s, or 0.04 s with quick.
   double repeat_window_s = 0;
   std::string libtorch_version;  ///< Recorded in the profile's hardware.

@@ -272,24 +272,6 @@ Networks Build(Design d, const Config& c) {
   return {make(true), make(false)};
 }
 
-struct ProbeWork {
-  double train_macs = 0;
-  double elements = 0;
-};
-
-Result<ProbeWork> WorkOf(const std::string& json, int64_t batch) {
-  LoadOptions options;
-  options.batch = batch;
-  Result<Graph> g = ParseJsonArchitecture(json, "calibration probe", options);
-  if (!g.ok()) return g.status();
-  Result<ModelCost> cost = ComputeCosts(*g);
-  if (!cost.ok()) return cost.status();
-  const joulecast::Work& w = cost->total;
-  return ProbeWork{static_cast<double>(w.macs_fwd.value()) + static_cast<double>(w.macs_bwd_input.value()) +
-                  static_cast<double>(w.macs_bwd_weight.value()),
-              static_cast<double>(w.elements_fwd.value())};
-}
-
 }  // namespace
 
 const std::vector<Design>& AllDesigns() {
@@ -320,9 +302,44 @@ DesignLimits QuickLimits() {
   l.max_spatial = 56;
   l.max_features = 1024;
   l.max_batch = 32;
-  l.max_train_macs = 1.5e8;
-  l.max_elements = 3e6;
+  l.max_step_s = 0.012;
   return l;
+}
+
+Result<double> EstimateStepSeconds(const std::string& json, int64_t batch) {
+  LoadOptions options;
+  options.batch = batch;
+  Result<Graph> g = ParseJsonArchitecture(json, "calibration probe", options);
+  if (!g.ok()) return g.status();
+  Result<ModelCost> cost = ComputeCosts(*g);
+  if (!cost.ok()) return cost.status();
+  double s = 0;
+  for (const LayerCost& lc : cost->layers) {
+    if (lc.kind == Kind::shape) continue;
+    const Node& n = g->nodes[lc.node];
+    const Work& w = lc.work;
+    const double macs = static_cast<double>(w.macs_fwd.value()) +
+                        static_cast<double>(w.macs_bwd_input.value()) +
+                        static_cast<double>(w.macs_bwd_weight.value());
+    const bool grouped = n.op == Op::Conv && n.Int("group", 1) > 1;
+    double per_element = 2e-9;
+    switch (n.op) {
+      case Op::Sigmoid: case Op::Tanh: case Op::Gelu: case Op::HardSwish: case Op::LeakyRelu:
+        per_element = 5e-9;
+        break;
+      case Op::BatchNormalization:
+        per_element = 1e-8;
+        break;
+      case Op::Dropout:
+        per_element = 3e-8;
+        break;
+      default:
+        break;
+    }
+    s += macs / (grouped ? 3e9 : 2e10) + static_cast<double>(w.elements_fwd.value()) * per_element +
+         3e-5;
+  }
+  return s;
 }
 
 Result<ProbePair> MakeProbePair(Design design, int64_t index, uint64_t seed,
@@ -331,9 +348,9 @@ Result<ProbePair> MakeProbePair(Design design, int64_t index, uint64_t seed,
                                SplitMix64(seed) ^ (static_cast<uint64_t>(design) + 1) * 0x9e37ULL);
   const std::vector<double> u = halton.Point(static_cast<uint64_t>(index));
   auto fits = [&](const Config& c, const Networks& n) -> Result<bool> {
-    Result<ProbeWork> w = WorkOf(n.probe, c.batch);
-    if (!w.ok()) return w.status();
-    return w->train_macs <= limits.max_train_macs && w->elements <= limits.max_elements;
+    Result<double> s = EstimateStepSeconds(n.probe, c.batch);
+    if (!s.ok()) return s.status();
+    return *s <= limits.max_step_s;
   };
   Config c = Decode(design, u, limits, 1.0);
   Networks n = Build(design, c);

@@ -60,12 +60,10 @@ struct DesignLimits {
   int64_t max_features = 4096;
   int64_t min_batch = 8;
   int64_t max_batch = 128;
-  /// Cap on the probe's multiply-accumulates per training step (forward + both backward, whole
-  /// network, per batch). A configuration over a cap has its size coordinates shrunk toward
-  /// their minimums, all by the same factor, until it fits.
-  double max_train_macs = 3e9;
-  /// Cap on the elements the probe's forward writes per step (memory-bound work and memory).
-  double max_elements = 4e7;
+  /// Cap on the probe's training step, in seconds as EstimateStepSeconds() puts it. A
+  /// configuration over the cap has its size coordinates shrunk toward their minimums, all by the
+  /// same factor, until it fits, so that no sample takes long whatever the design draws.
+  double max_step_s = 0.1;
 };
 
 /// The limits of a full calibration and of --quick.
@@ -81,6 +79,15 @@ struct ProbePair {
   std::string probe_json;     ///< JSON architecture with the layer.
   std::string base_json;      ///< The same without it.
 };
+
+/// A rough training-step time of a network, used only to size probes (never to predict): each
+/// layer's MACs (forward and backward) at 2e10 per second, or 3e9 for grouped and depthwise
+/// convolutions (libtorch's CPU kernels for them are several times slower per MAC), plus its
+/// forward output elements at 2 ns each (5 ns for sigmoid, tanh, gelu, hardswish and leaky
+/// relu, 10 ns for normalisation, 30 ns for dropout, which draws a random number per element),
+/// plus 30 us per layer. Roughly a 2-core x86 VM with one thread; faster machines only finish
+/// sooner. Fails if `json` does not load at `batch`.
+Result<double> EstimateStepSeconds(const std::string& json, int64_t batch);
 
 /// The configuration at point `index` of `design`'s sequence for `seed`, shrunk to `limits`, and
 /// its networks. Deterministic. Fails only if a network does not load (a bug, named).

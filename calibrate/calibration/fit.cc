@@ -47,11 +47,13 @@ Prepared Prepare(const FitSample& s) {
   Prepared p;
   p.delta = Difference(s.probe, s.base);
   p.y_delta[0] = s.probe_energy_j - s.base_energy_j;
-  p.se_delta[0] = std::hypot(s.probe_energy_se_j, s.base_energy_se_j);
+  p.se_delta[0] = s.delta_energy_se_j >= 0 ? s.delta_energy_se_j
+                                           : std::hypot(s.probe_energy_se_j, s.base_energy_se_j);
   p.y_base[0] = s.base_energy_j;
   p.se_base[0] = s.base_energy_se_j;
   p.y_delta[1] = s.probe_time_s - s.base_time_s;
-  p.se_delta[1] = std::hypot(s.probe_time_se_s, s.base_time_se_s);
+  p.se_delta[1] = s.delta_time_se_s >= 0 ? s.delta_time_se_s
+                                         : std::hypot(s.probe_time_se_s, s.base_time_se_s);
   p.y_base[1] = s.base_time_s;
   p.se_base[1] = s.base_time_se_s;
   return p;

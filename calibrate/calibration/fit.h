@@ -36,6 +36,8 @@ struct FitSample {
   double base_energy_j = 0, base_energy_se_j = 0;
   double probe_time_s = 0, probe_time_se_s = 0;
   double base_time_s = 0, base_time_se_s = 0;
+  /// Standard errors of probe - base; negative: not known, taken as the two errors combined.
+  double delta_energy_se_j = -1, delta_time_se_s = -1;
 };
 
 /// Feature names of one candidate model, from FeatureNames().

@@ -29,6 +29,8 @@ CREATE TABLE samples (
   base_energy_j REAL NOT NULL, base_energy_se_j REAL NOT NULL,
   base_time_s REAL NOT NULL, base_time_se_s REAL NOT NULL,
   base_repeats INTEGER NOT NULL, base_steps INTEGER NOT NULL, base_rse REAL NOT NULL,
+  delta_energy_se_j REAL NOT NULL, delta_time_se_s REAL NOT NULL,
+  measure_s REAL NOT NULL,
   meter_kind TEXT NOT NULL,
   threads INTEGER NOT NULL,
   measured_at TEXT NOT NULL,
@@ -196,8 +198,8 @@ Result<std::vector<StoredSample>> SampleStore::Load() const {
               "SELECT design, kind, sample_index, config, probe, base, batch, "
               "probe_energy_j, probe_energy_se_j, probe_time_s, probe_time_se_s, probe_repeats, "
               "probe_steps, probe_rse, base_energy_j, base_energy_se_j, base_time_s, "
-              "base_time_se_s, base_repeats, base_steps, base_rse, meter_kind, threads, "
-              "measured_at FROM samples WHERE options_hash = ?1 ORDER BY rowid");
+              "base_time_se_s, base_repeats, base_steps, base_rse, delta_energy_se_j, "
+              "delta_time_se_s, measure_s, meter_kind, threads, measured_at FROM samples WHERE options_hash = ?1 ORDER BY rowid");
   if (!q.ok()) return Status::Error(Error(db_, path_, "cannot read the samples"));
   q.Bind(1, hash_);
   std::vector<StoredSample> out;
@@ -221,9 +223,12 @@ Result<std::vector<StoredSample>> SampleStore::Load() const {
       m->steps = q.Int(col++);
       m->rse = q.Real(col++);
     }
-    s.meter_kind = q.Text(21);
-    s.threads = static_cast<int>(q.Int(22));
-    s.measured_at = q.Text(23);
+    s.delta_energy_se_j = q.Real(21);
+    s.delta_time_se_s = q.Real(22);
+    s.measure_s = q.Real(23);
+    s.meter_kind = q.Text(24);
+    s.threads = static_cast<int>(q.Int(25));
+    s.measured_at = q.Text(26);
     out.push_back(std::move(s));
   }
   if (rc != SQLITE_DONE) return Status::Error(Error(db_, path_, "cannot read the samples"));
@@ -238,9 +243,10 @@ Status SampleStore::Insert(const StoredSample& s) {
               "INSERT INTO samples (design, kind, sample_index, options_hash, config, probe, base, "
               "batch, probe_energy_j, probe_energy_se_j, probe_time_s, probe_time_se_s, "
               "probe_repeats, probe_steps, probe_rse, base_energy_j, base_energy_se_j, "
-              "base_time_s, base_time_se_s, base_repeats, base_steps, base_rse, meter_kind, "
-              "threads, measured_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-              "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+              "base_time_s, base_time_se_s, base_repeats, base_steps, base_rse, delta_energy_se_j, "
+              "delta_time_se_s, measure_s, meter_kind, threads, measured_at) VALUES (?1, ?2, ?3, "
+              "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
+              "?22, ?23, ?24, ?25, ?26, ?27, ?28)");
   bool ok = q.ok();
   if (ok) {
     q.Bind(1, s.design);
@@ -261,9 +267,12 @@ Status SampleStore::Insert(const StoredSample& s) {
       q.Bind(col++, m->steps);
       q.Bind(col++, m->rse);
     }
-    q.Bind(23, s.meter_kind);
-    q.Bind(24, static_cast<int64_t>(s.threads));
-    q.Bind(25, s.measured_at);
+    q.Bind(23, s.delta_energy_se_j);
+    q.Bind(24, s.delta_time_se_s);
+    q.Bind(25, s.measure_s);
+    q.Bind(26, s.meter_kind);
+    q.Bind(27, static_cast<int64_t>(s.threads));
+    q.Bind(28, s.measured_at);
     ok = sqlite3_step(q.get()) == SQLITE_DONE;
   }
   if (!ok) {

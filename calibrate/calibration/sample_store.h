@@ -40,6 +40,11 @@ struct StoredSample {
   std::string base_json;
   int64_t batch = 0;
   MeasuredNetwork probe, base;
+  /// Standard errors of probe - base per step, from the paired rounds (each round measures
+  /// both, so drifts of the machine cancel in the difference).
+  double delta_energy_se_j = 0;
+  double delta_time_se_s = 0;
+  double measure_s = 0;     ///< Wall time spent measuring the sample.
   std::string meter_kind;
   int threads = 0;          ///< Intra-op threads libtorch used.
   std::string measured_at;  ///< UTC, ISO 8601.

@@ -25,8 +25,7 @@ struct GzCloser {
 using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
 
 // Reads exactly `n` bytes; on a short read says whether the data ended or zlib failed.
-Status ReadExactly(gzFile f, const std::string& path, uint8_t* out, int64_t n,
-                   const char* what) {
+Status ReadExactly(gzFile f, const std::string& path, uint8_t* out, int64_t n, const char* what) {
   while (n > 0) {
     unsigned chunk = static_cast<unsigned>(std::min<int64_t>(n, INT_MAX / 2));
     int got = gzread(f, out, chunk);
@@ -61,15 +60,16 @@ const char* Describe(uint32_t magic) {
 Result<IdxArray> ReadIdxUbyteGz(const std::string& path, uint32_t expected_magic) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
-    return Status::Error(path + ": not found (Fashion-MNIST comes with Debian's "
-                                "dataset-fashion-mnist package: apt-get install "
-                                "dataset-fashion-mnist)");
+    return Status::Error(path +
+                         ": not found (Fashion-MNIST comes with Debian's "
+                         "dataset-fashion-mnist package: apt-get install "
+                         "dataset-fashion-mnist)");
   }
   errno = 0;
   GzFile f(gzopen(path.c_str(), "rb"));
   if (!f) {
-    return Status::Error(path + ": cannot open: " +
-                         (errno ? std::strerror(errno) : "out of memory"));
+    return Status::Error(path +
+                         ": cannot open: " + (errno ? std::strerror(errno) : "out of memory"));
   }
   gzbuffer(f.get(), 1 << 17);
 

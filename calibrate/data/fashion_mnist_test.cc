@@ -34,7 +34,8 @@ class FashionMnistTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("joulecast_fmnist_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("joulecast_fmnist_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -61,7 +62,8 @@ class FashionMnistTest : public ::testing::Test {
 
   void WriteRaw(const std::string& path, const std::vector<uint8_t>& bytes) {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   }
 
   // A valid split of three 2x3 images with labels 0, 9, 4.
@@ -145,8 +147,7 @@ TEST_F(FashionMnistTest, TrailingBytesAreAnError) {
   std::string path = WriteGz("long.gz", Concat(Header(2049, {2}), {1, 2, 3}));
   Result<IdxArray> r = ReadIdxUbyteGz(path, 2049);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("continues past"), std::string::npos)
-      << r.status().message();
+  EXPECT_NE(r.status().message().find("continues past"), std::string::npos) << r.status().message();
 }
 
 TEST_F(FashionMnistTest, TruncatedGzipStreamIsAnError) {
@@ -169,8 +170,7 @@ TEST_F(FashionMnistTest, CorruptGzipTrailerIsAnError) {
   WriteRaw(path, bytes);
   Result<IdxArray> r = ReadIdxUbyteGz(path, 2049);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("corrupt gzip"), std::string::npos)
-      << r.status().message();
+  EXPECT_NE(r.status().message().find("corrupt gzip"), std::string::npos) << r.status().message();
 }
 
 TEST_F(FashionMnistTest, CountMismatchIsAnError) {
@@ -187,8 +187,7 @@ TEST_F(FashionMnistTest, LabelOutOfRangeIsAnError) {
   WriteGz(FashionMnistLabelsFile(FashionMnistSplit::test), Concat(Header(2049, {3}), {0, 10, 1}));
   Result<LabeledImages> r = ReadFashionMnist(dir_.string(), FashionMnistSplit::test);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("label 1 is 10"), std::string::npos)
-      << r.status().message();
+  EXPECT_NE(r.status().message().find("label 1 is 10"), std::string::npos) << r.status().message();
 }
 
 // The real dataset from Debian's dataset-fashion-mnist, a declared dependency of the project.

@@ -68,8 +68,8 @@ class FashionMnistBatches : public Batches {
  public:
   FashionMnistBatches(LabeledImages data, int64_t batch, uint64_t seed, at::Device device)
       : data_(std::move(data)), batch_(batch), device_(device), order_(data_.count), rng_(seed) {
-    images_ = at::from_blob(data_.images.data(), {data_.count, 1, data_.rows, data_.cols},
-                            at::kByte);
+    images_ =
+        at::from_blob(data_.images.data(), {data_.count, 1, data_.rows, data_.cols}, at::kByte);
     labels_ = at::from_blob(data_.labels.data(), {data_.count}, at::kByte);
     std::iota(order_.begin(), order_.end(), 0);
     Shuffle();
@@ -131,10 +131,9 @@ std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const std::vector<at::Ten
         params,
         torch::optim::SGDOptions(t.learning_rate).momentum(t.beta1).weight_decay(t.weight_decay));
   }
-  return std::make_unique<torch::optim::Adam>(
-      params, torch::optim::AdamOptions(t.learning_rate)
-                  .betas(std::make_tuple(t.beta1, t.beta2))
-                  .weight_decay(t.weight_decay));
+  return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.learning_rate)
+                                                          .betas(std::make_tuple(t.beta1, t.beta2))
+                                                          .weight_decay(t.weight_decay));
 }
 
 Result<double> ReadMeter(EnergyMeter& meter, const std::function<void()>& sync) {
@@ -174,8 +173,9 @@ Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& op
     std::vector<int64_t> sample(input_dims.begin() + 1, input_dims.end());
     if (sample != std::vector<int64_t>{1, 28, 28}) {
       return Status::Error(model + ": Fashion-MNIST images are 1x28x28 but the model takes " +
-                           DimsString(sample) + " (use --dataset synthetic, or --input 1x28x28 "
-                                                "for an architecture that accepts it)");
+                           DimsString(sample) +
+                           " (use --dataset synthetic, or --input 1x28x28 "
+                           "for an architecture that accepts it)");
     }
     if (classes < kFashionMnistClasses) {
       return Status::Error(model + ": the model has " + std::to_string(classes) +

@@ -23,7 +23,7 @@ struct TrainOptions {
   double weight_decay = 0;
   int threads = 0;                 ///< Intra-op threads; 0 keeps libtorch's default.
   std::string device = "cpu";      ///< "cpu" or "cuda[:N]" (a CUDA build of libtorch).
-  uint64_t seed = 1;               ///< Seeds weights and synthetic data.
+  uint64_t seed = 1;               ///< Seeds weights, data (and its order) and dropout.
 };
 
 struct MeasureOptions {

@@ -93,9 +93,11 @@ TEST_F(MeasureCli, JsonHasTheDocumentedFields) {
 
 TEST_F(MeasureCli, EstimateOnFashionMnistToAFile) {
   fs::path file = dir_ / "m.json";
-  Output o = Measure("models/lenet5.json --batch 8 --steps 2 --warmup 1 --dataset fashion-mnist "
-                     "--optimizer sgd --lr 0.01 --threads 1 --meter estimate --cpu-watts 5 "
-                     "--seed 3 --format json -o '" + file.string() + "'");
+  Output o = Measure(
+      "models/lenet5.json --batch 8 --steps 2 --warmup 1 --dataset fashion-mnist "
+      "--optimizer sgd --lr 0.01 --threads 1 --meter estimate --cpu-watts 5 "
+      "--seed 3 --format json -o '" +
+      file.string() + "'");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_TRUE(o.out.empty());
   nlohmann::json j = nlohmann::json::parse(Slurp(file));
@@ -113,7 +115,8 @@ TEST_F(MeasureCli, EstimateOnFashionMnistToAFile) {
 TEST_F(MeasureCli, TextNamesTheMeterAndSaysWhenItIsAnEstimate) {
   Output o = Measure("models/simplecnn.json --batch 4 --steps 2 --meter estimate");
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  EXPECT_NE(o.out.find("model        SimpleCNN (models/simplecnn.json)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("model        SimpleCNN (models/simplecnn.json)"), std::string::npos)
+      << o.out;
   EXPECT_NE(o.out.find("time/step"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("energy/step"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("meter        estimate: "), std::string::npos) << o.out;

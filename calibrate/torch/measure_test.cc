@@ -81,8 +81,8 @@ TEST_P(LossDecreases, WithAdamOnAFixedSyntheticBatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, LossDecreases,
-                         ::testing::Values("lenet5", "simplecnn", "resnet_small",
-                                           "mobilenet_small", "inception_small"));
+                         ::testing::Values("lenet5", "simplecnn", "resnet_small", "mobilenet_small",
+                                           "inception_small"));
 
 TEST(MeasureTraining, SgdWithMomentumTrainsToo) {
   Graph g = Load("simplecnn", 16);

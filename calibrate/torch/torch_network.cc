@@ -24,16 +24,26 @@ using Kernel = std::function<void(Values&)>;
 
 std::optional<at::ScalarType> ScalarTypeOf(DType t) {
   switch (t) {
-    case DType::float32: return at::kFloat;
-    case DType::float64: return at::kDouble;
-    case DType::float16: return at::kHalf;
-    case DType::bfloat16: return at::kBFloat16;
-    case DType::int64: return at::kLong;
-    case DType::int32: return at::kInt;
-    case DType::int8: return at::kChar;
-    case DType::uint8: return at::kByte;
-    case DType::boolean: return at::kBool;
-    case DType::undefined: return std::nullopt;
+    case DType::float32:
+      return at::kFloat;
+    case DType::float64:
+      return at::kDouble;
+    case DType::float16:
+      return at::kHalf;
+    case DType::bfloat16:
+      return at::kBFloat16;
+    case DType::int64:
+      return at::kLong;
+    case DType::int32:
+      return at::kInt;
+    case DType::int8:
+      return at::kChar;
+    case DType::uint8:
+      return at::kByte;
+    case DType::boolean:
+      return at::kBool;
+    case DType::undefined:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -90,9 +100,9 @@ class Planner {
 
   const Graph& g_;
   TorchNetwork::Impl* net_;
-  std::vector<bool> run_;        // Node is executed (not all of its outputs folded).
-  std::vector<bool> consumed_;   // Tensor is read by an executed node or is a graph output.
-  std::vector<bool> available_;  // Tensor has a value at run time.
+  std::vector<bool> run_;          // Node is executed (not all of its outputs folded).
+  std::vector<bool> consumed_;     // Tensor is read by an executed node or is a graph output.
+  std::vector<bool> available_;    // Tensor has a value at run time.
   std::vector<int> running_stat_;  // For buffers read as BatchNorm statistics: 3 mean, 4 var.
 };
 
@@ -167,8 +177,9 @@ class NodePlan {
     if (x.producer >= 0 && g_.nodes[x.producer].op != Op::Constant) {
       return what + " comes from shape plumbing whose values shape inference did not fold";
     }
-    return what + " is a float constant whose values the IR does not keep (it keeps integer "
-                  "values only)";
+    return what +
+           " is a float constant whose values the IR does not keep (it keeps integer "
+           "values only)";
   }
   // Optional input: -1 when absent.
   Result<int> OptionalData(size_t i) const { return Has(i) ? Data(i) : Result<int>(-1); }
@@ -202,6 +213,9 @@ class NodePlan {
       return std::optional<double>(a.type == Attr::Type::integer ? static_cast<double>(a.i) : a.f);
     }
     if (!Has(i)) return std::optional<double>();
+    if (In(i).real_values && In(i).real_values->size() == 1) {
+      return std::optional<double>(In(i).real_values->front());
+    }
     if (!In(i).int_values || In(i).int_values->size() != 1) {
       return Fail(what + ": " + Unavailable(i));
     }
@@ -448,8 +462,7 @@ Status NodePlan::Norm(Kernel* k, size_t* produced) {
     if (n_.outputs.size() > 1 && *mean >= 0) stats.push_back({n_.outputs[1], *mean});
     if (n_.outputs.size() > 2 && *var >= 0) stats.push_back({n_.outputs[2], *var});
     *produced = 1 + stats.size();
-    *k = [x = *x, s = *scale, b = *bias, m = *mean, r = *var, y, momentum, eps,
-          stats](Values& v) {
+    *k = [x = *x, s = *scale, b = *bias, m = *mean, r = *var, y, momentum, eps, stats](Values& v) {
       v[y] = at::batch_norm(v[x], s >= 0 ? v[s] : at::Tensor(), b >= 0 ? v[b] : at::Tensor(),
                             m >= 0 ? v[m] : at::Tensor(), r >= 0 ? v[r] : at::Tensor(), true,
                             momentum, eps, true);
@@ -466,8 +479,8 @@ Status NodePlan::Norm(Kernel* k, size_t* produced) {
     if (axis < 0) axis += r;
     Dims shape(xd->begin() + axis, xd->end());
     *k = [x = *x, s = *scale, b = *bias, y, shape, eps](Values& v) {
-      v[y] = at::layer_norm(v[x], shape, s >= 0 ? v[s] : at::Tensor(),
-                            b >= 0 ? v[b] : at::Tensor(), eps);
+      v[y] = at::layer_norm(v[x], shape, s >= 0 ? v[s] : at::Tensor(), b >= 0 ? v[b] : at::Tensor(),
+                            eps);
     };
     return Status();
   }
@@ -487,12 +500,18 @@ Status NodePlan::Activation(Kernel* k) {
     return Status();
   };
   switch (n_.op) {
-    case Op::Relu: return unary([](const at::Tensor& t) { return at::relu(t); });
-    case Op::Sigmoid: return unary([](const at::Tensor& t) { return at::sigmoid(t); });
-    case Op::Tanh: return unary([](const at::Tensor& t) { return at::tanh(t); });
-    case Op::HardSwish: return unary([](const at::Tensor& t) { return at::hardswish(t); });
-    case Op::Erf: return unary([](const at::Tensor& t) { return at::erf(t); });
-    case Op::Softplus: return unary([](const at::Tensor& t) { return at::softplus(t); });
+    case Op::Relu:
+      return unary([](const at::Tensor& t) { return at::relu(t); });
+    case Op::Sigmoid:
+      return unary([](const at::Tensor& t) { return at::sigmoid(t); });
+    case Op::Tanh:
+      return unary([](const at::Tensor& t) { return at::tanh(t); });
+    case Op::HardSwish:
+      return unary([](const at::Tensor& t) { return at::hardswish(t); });
+    case Op::Erf:
+      return unary([](const at::Tensor& t) { return at::erf(t); });
+    case Op::Softplus:
+      return unary([](const at::Tensor& t) { return at::softplus(t); });
     case Op::LeakyRelu: {
       double alpha = n_.Real("alpha", 0.01);
       return unary([alpha](const at::Tensor& t) { return at::leaky_relu(t, alpha); });
@@ -511,7 +530,8 @@ Status NodePlan::Activation(Kernel* k) {
       if (std::abs(alpha - 1.0 / 6) < 1e-6 && beta == 0.5) {
         return unary([](const at::Tensor& t) { return at::hardsigmoid(t); });
       }
-      return unary([alpha, beta](const at::Tensor& t) { return at::clamp(t * alpha + beta, 0, 1); });
+      return unary(
+          [alpha, beta](const at::Tensor& t) { return at::clamp(t * alpha + beta, 0, 1); });
     }
     case Op::Gelu: {
       std::string approximate = n_.Text("approximate", "none");
@@ -520,7 +540,8 @@ Status NodePlan::Activation(Kernel* k) {
       }
       return unary([approximate](const at::Tensor& t) { return at::gelu(t, approximate); });
     }
-    case Op::Softmax: case Op::LogSoftmax: {
+    case Op::Softmax:
+    case Op::LogSoftmax: {
       // Opset 13's semantics (one axis, default -1); for the usual [N, classes] logits they
       // agree with the older flatten-to-2-D ones.
       int64_t axis = n_.Int("axis", -1);
@@ -547,9 +568,8 @@ Status NodePlan::Activation(Kernel* k) {
       if (!xd.ok()) return xd.status();
       if (!sd.ok()) return sd.status();
       // libtorch's prelu takes one slope per channel (axis 1); ONNX's broadcasts any shape.
-      bool per_channel = Product(*sd) == 1 ||
-                         (xd->size() >= 2 && sd->size() == xd->size() - 1 &&
-                          (*sd)[0] == (*xd)[1] && Product(*sd, 1) == 1);
+      bool per_channel = Product(*sd) == 1 || (xd->size() >= 2 && sd->size() == xd->size() - 1 &&
+                                               (*sd)[0] == (*xd)[1] && Product(*sd, 1) == 1);
       const int s = *slope;
       *k = [in, s, y, per_channel](Values& v) {
         v[y] = per_channel ? at::prelu(v[in], v[s].reshape({-1}))
@@ -557,7 +577,8 @@ Status NodePlan::Activation(Kernel* k) {
       };
       return Status();
     }
-    default: return Fail("not an activation");
+    default:
+      return Fail("not an activation");
   }
 }
 
@@ -590,9 +611,14 @@ Status NodePlan::Pool(Kernel* k) {
         t = at::constant_pad_nd(t, pre_pad, -std::numeric_limits<double>::infinity());
       }
       switch (sp) {
-        case 1: t = at::max_pool1d(t, w.kernel, w.strides, padding, w.dilations, ceil_mode); break;
-        case 2: t = at::max_pool2d(t, w.kernel, w.strides, padding, w.dilations, ceil_mode); break;
-        default: t = at::max_pool3d(t, w.kernel, w.strides, padding, w.dilations, ceil_mode);
+        case 1:
+          t = at::max_pool1d(t, w.kernel, w.strides, padding, w.dilations, ceil_mode);
+          break;
+        case 2:
+          t = at::max_pool2d(t, w.kernel, w.strides, padding, w.dilations, ceil_mode);
+          break;
+        default:
+          t = at::max_pool3d(t, w.kernel, w.strides, padding, w.dilations, ceil_mode);
       }
       v[y] = CropTo(t, out);
     };
@@ -605,9 +631,12 @@ Status NodePlan::Pool(Kernel* k) {
   auto avg = [sp](const at::Tensor& t, const Dims& kr, const Dims& st, const Dims& pd, bool ceil,
                   bool include) {
     switch (sp) {
-      case 1: return at::avg_pool1d(t, kr, st, pd, ceil, include);
-      case 2: return at::avg_pool2d(t, kr, st, pd, ceil, include);
-      default: return at::avg_pool3d(t, kr, st, pd, ceil, include);
+      case 1:
+        return at::avg_pool1d(t, kr, st, pd, ceil, include);
+      case 2:
+        return at::avg_pool2d(t, kr, st, pd, ceil, include);
+      default:
+        return at::avg_pool3d(t, kr, st, pd, ceil, include);
     }
   };
   if (native) {
@@ -671,9 +700,12 @@ Status NodePlan::Reduce(Kernel* k) {
   }
   const Op op = n_.op;
   *k = [x = *x, y, axes, keep, op](Values& v) {
-    if (op == Op::ReduceMean) v[y] = at::mean(v[x], axes, keep);
-    else if (op == Op::ReduceSum) v[y] = at::sum(v[x], axes, keep);
-    else v[y] = at::amax(v[x], axes, keep);
+    if (op == Op::ReduceMean)
+      v[y] = at::mean(v[x], axes, keep);
+    else if (op == Op::ReduceSum)
+      v[y] = at::sum(v[x], axes, keep);
+    else
+      v[y] = at::amax(v[x], axes, keep);
   };
   return Status();
 }
@@ -697,9 +729,15 @@ Status NodePlan::Elementwise(Kernel* k) {
   *k = [ins, y, op](Values& v) {
     const at::Tensor& a = v[ins[0]];
     switch (op) {
-      case Op::Add: v[y] = a + v[ins[1]]; break;
-      case Op::Sub: v[y] = a - v[ins[1]]; break;
-      case Op::Mul: v[y] = a * v[ins[1]]; break;
+      case Op::Add:
+        v[y] = a + v[ins[1]];
+        break;
+      case Op::Sub:
+        v[y] = a - v[ins[1]];
+        break;
+      case Op::Mul:
+        v[y] = a * v[ins[1]];
+        break;
       case Op::Div:
         // ONNX divides integers with truncation; libtorch's '/' would promote to float.
         v[y] = at::isIntegralType(a.scalar_type(), true) &&
@@ -707,10 +745,17 @@ Status NodePlan::Elementwise(Kernel* k) {
                    ? at::div(a, v[ins[1]], "trunc")
                    : a / v[ins[1]];
         break;
-      case Op::Pow: v[y] = at::pow(a, v[ins[1]]); break;
-      case Op::Equal: v[y] = at::eq(a, v[ins[1]]); break;
-      case Op::Where: v[y] = at::where(a.to(at::kBool), v[ins[1]], v[ins[2]]); break;
-      case Op::Max: case Op::Min: {
+      case Op::Pow:
+        v[y] = at::pow(a, v[ins[1]]);
+        break;
+      case Op::Equal:
+        v[y] = at::eq(a, v[ins[1]]);
+        break;
+      case Op::Where:
+        v[y] = at::where(a.to(at::kBool), v[ins[1]], v[ins[2]]);
+        break;
+      case Op::Max:
+      case Op::Min: {
         at::Tensor r = a;
         for (size_t i = 1; i < ins.size(); ++i) {
           r = op == Op::Max ? at::maximum(r, v[ins[i]]) : at::minimum(r, v[ins[i]]);
@@ -718,14 +763,30 @@ Status NodePlan::Elementwise(Kernel* k) {
         v[y] = r;
         break;
       }
-      case Op::Sqrt: v[y] = at::sqrt(a); break;
-      case Op::Neg: v[y] = at::neg(a); break;
-      case Op::Exp: v[y] = at::exp(a); break;
-      case Op::Log: v[y] = at::log(a); break;
-      case Op::Reciprocal: v[y] = at::reciprocal(a); break;
-      case Op::Abs: v[y] = at::abs(a); break;
-      case Op::Floor: v[y] = at::floor(a); break;
-      default: v[y] = at::ceil(a); break;
+      case Op::Sqrt:
+        v[y] = at::sqrt(a);
+        break;
+      case Op::Neg:
+        v[y] = at::neg(a);
+        break;
+      case Op::Exp:
+        v[y] = at::exp(a);
+        break;
+      case Op::Log:
+        v[y] = at::log(a);
+        break;
+      case Op::Reciprocal:
+        v[y] = at::reciprocal(a);
+        break;
+      case Op::Abs:
+        v[y] = at::abs(a);
+        break;
+      case Op::Floor:
+        v[y] = at::floor(a);
+        break;
+      default:
+        v[y] = at::ceil(a);
+        break;
     }
   };
   return Status();
@@ -832,12 +893,14 @@ Status NodePlan::Resize(Kernel* k) {
     *k = [in, y, size, exact](Values& v) {
       const at::Tensor& t = v[in];
       switch (size.size()) {
-        case 1: v[y] = exact ? at::_upsample_nearest_exact1d(t, size)
-                             : at::upsample_nearest1d(t, size); break;
-        case 2: v[y] = exact ? at::_upsample_nearest_exact2d(t, size)
-                             : at::upsample_nearest2d(t, size); break;
-        default: v[y] = exact ? at::_upsample_nearest_exact3d(t, size)
-                              : at::upsample_nearest3d(t, size);
+        case 1:
+          v[y] = exact ? at::_upsample_nearest_exact1d(t, size) : at::upsample_nearest1d(t, size);
+          break;
+        case 2:
+          v[y] = exact ? at::_upsample_nearest_exact2d(t, size) : at::upsample_nearest2d(t, size);
+          break;
+        default:
+          v[y] = exact ? at::_upsample_nearest_exact3d(t, size) : at::upsample_nearest3d(t, size);
       }
     };
     return Status();
@@ -852,9 +915,14 @@ Status NodePlan::Resize(Kernel* k) {
     *k = [in, y, size, corners](Values& v) {
       const at::Tensor& t = v[in];
       switch (size.size()) {
-        case 1: v[y] = at::upsample_linear1d(t, size, corners); break;
-        case 2: v[y] = at::upsample_bilinear2d(t, size, corners); break;
-        default: v[y] = at::upsample_trilinear3d(t, size, corners);
+        case 1:
+          v[y] = at::upsample_linear1d(t, size, corners);
+          break;
+        case 2:
+          v[y] = at::upsample_bilinear2d(t, size, corners);
+          break;
+        default:
+          v[y] = at::upsample_trilinear3d(t, size, corners);
       }
     };
     return Status();
@@ -1003,7 +1071,8 @@ Status NodePlan::View(Kernel* k) {
       *k = [in, y, rep = *rep](Values& v) { v[y] = v[in].repeat(rep); };
       return Status();
     }
-    default: break;
+    default:
+      break;
   }
   auto yd = OutDims(0);
   if (!yd.ok()) return yd.status();
@@ -1018,9 +1087,12 @@ Status NodePlan::View(Kernel* k) {
 Status NodePlan::Plan(Kernel* k, size_t* produced) {
   *produced = 1;
   switch (n_.op) {
-    case Op::Conv: return Conv(k);
-    case Op::ConvTranspose: return ConvTranspose(k);
-    case Op::Gemm: return Gemm(k);
+    case Op::Conv:
+      return Conv(k);
+    case Op::ConvTranspose:
+      return ConvTranspose(k);
+    case Op::Gemm:
+      return Gemm(k);
     case Op::MatMul: {
       auto a = Data(0), b = Data(1);
       if (!a.ok()) return a.status();
@@ -1028,18 +1100,53 @@ Status NodePlan::Plan(Kernel* k, size_t* produced) {
       *k = [a = *a, b = *b, y = n_.outputs[0]](Values& v) { v[y] = at::matmul(v[a], v[b]); };
       return Status();
     }
-    case Op::BatchNormalization: case Op::LayerNormalization: case Op::InstanceNormalization:
+    case Op::BatchNormalization:
+    case Op::LayerNormalization:
+    case Op::InstanceNormalization:
       return Norm(k, produced);
-    case Op::Relu: case Op::LeakyRelu: case Op::Sigmoid: case Op::Tanh: case Op::HardSigmoid:
-    case Op::HardSwish: case Op::Clip: case Op::Elu: case Op::Gelu: case Op::Erf:
-    case Op::Softplus: case Op::Softmax: case Op::LogSoftmax: case Op::PRelu: case Op::Selu:
+    case Op::Relu:
+    case Op::LeakyRelu:
+    case Op::Sigmoid:
+    case Op::Tanh:
+    case Op::HardSigmoid:
+    case Op::HardSwish:
+    case Op::Clip:
+    case Op::Elu:
+    case Op::Gelu:
+    case Op::Erf:
+    case Op::Softplus:
+    case Op::Softmax:
+    case Op::LogSoftmax:
+    case Op::PRelu:
+    case Op::Selu:
       return Activation(k);
-    case Op::MaxPool: case Op::AveragePool: return Pool(k);
-    case Op::GlobalAveragePool: case Op::GlobalMaxPool: return GlobalPool(k);
-    case Op::ReduceMean: case Op::ReduceSum: case Op::ReduceMax: return Reduce(k);
-    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Pow: case Op::Sqrt:
-    case Op::Neg: case Op::Exp: case Op::Log: case Op::Reciprocal: case Op::Abs: case Op::Floor:
-    case Op::Ceil: case Op::Equal: case Op::Where: case Op::Max: case Op::Min:
+    case Op::MaxPool:
+    case Op::AveragePool:
+      return Pool(k);
+    case Op::GlobalAveragePool:
+    case Op::GlobalMaxPool:
+      return GlobalPool(k);
+    case Op::ReduceMean:
+    case Op::ReduceSum:
+    case Op::ReduceMax:
+      return Reduce(k);
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::Pow:
+    case Op::Sqrt:
+    case Op::Neg:
+    case Op::Exp:
+    case Op::Log:
+    case Op::Reciprocal:
+    case Op::Abs:
+    case Op::Floor:
+    case Op::Ceil:
+    case Op::Equal:
+    case Op::Where:
+    case Op::Max:
+    case Op::Min:
       return Elementwise(k);
     case Op::Concat: {
       std::vector<int> ins;
@@ -1057,16 +1164,34 @@ Status NodePlan::Plan(Kernel* k, size_t* produced) {
       };
       return Status();
     }
-    case Op::Split: return Split(k, produced);
-    case Op::Pad: return Pad(k);
-    case Op::Resize: case Op::Upsample: return Resize(k);
-    case Op::Dropout: return Dropout(k);
-    case Op::Gather: return Gather(k);
-    case Op::Slice: return Slice(k);
-    case Op::Transpose: case Op::Expand: case Op::Tile: case Op::Flatten: case Op::Reshape:
-    case Op::Squeeze: case Op::Unsqueeze: case Op::Identity: case Op::Cast:
+    case Op::Split:
+      return Split(k, produced);
+    case Op::Pad:
+      return Pad(k);
+    case Op::Resize:
+    case Op::Upsample:
+      return Resize(k);
+    case Op::Dropout:
+      return Dropout(k);
+    case Op::Gather:
+      return Gather(k);
+    case Op::Slice:
+      return Slice(k);
+    case Op::Transpose:
+    case Op::Expand:
+    case Op::Tile:
+    case Op::Flatten:
+    case Op::Reshape:
+    case Op::Squeeze:
+    case Op::Unsqueeze:
+    case Op::Identity:
+    case Op::Cast:
       return View(k);
-    case Op::Constant: case Op::Shape: case Op::ConstantOfShape: case Op::Range: case Op::Size:
+    case Op::Constant:
+    case Op::Shape:
+    case Op::ConstantOfShape:
+    case Op::Range:
+    case Op::Size:
       *produced = 0;  // Not run: its outputs have values only where inference folded them.
       return Status();
     case Op::Unknown:
@@ -1076,8 +1201,11 @@ Status NodePlan::Plan(Kernel* k, size_t* produced) {
 }
 
 Planner::Planner(const Graph& g, TorchNetwork::Impl* net)
-    : g_(g), net_(net), run_(g.nodes.size(), false),
-      consumed_(g.tensors.size(), false), available_(g.tensors.size(), false),
+    : g_(g),
+      net_(net),
+      run_(g.nodes.size(), false),
+      consumed_(g.tensors.size(), false),
+      available_(g.tensors.size(), false),
       running_stat_(g.tensors.size(), 0) {}
 
 // Fan-in of the weight at input `position` of `n`, as PyTorch computes it for the module the op
@@ -1088,7 +1216,9 @@ int64_t Planner::WeightFanIn(const Node& n, size_t position) const {
   if (!w.shape_known || w.dims.empty()) return 0;
   const Dims& d = w.dims;
   switch (n.op) {
-    case Op::Conv: case Op::ConvTranspose: return d.size() >= 2 ? Product(d, 1) : 0;
+    case Op::Conv:
+    case Op::ConvTranspose:
+      return d.size() >= 2 ? Product(d, 1) : 0;
     case Op::Gemm:
       if (d.size() != 2) return 0;
       if (position == 1) return n.Int("transB", 0) ? d[1] : d[0];
@@ -1096,7 +1226,8 @@ int64_t Planner::WeightFanIn(const Node& n, size_t position) const {
     case Op::MatMul:
       if (position == 1) return d.size() >= 2 ? d[d.size() - 2] : d[0];
       return d.back();
-    default: return d.size() >= 2 ? Product(d, 1) : 0;
+    default:
+      return d.size() >= 2 ? Product(d, 1) : 0;
   }
 }
 
@@ -1105,15 +1236,24 @@ Init Planner::InitFor(int tensor) const {
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       if (n.inputs[k] != tensor) continue;
       switch (n.op) {
-        case Op::Conv: case Op::ConvTranspose: case Op::Gemm:
+        case Op::Conv:
+        case Op::ConvTranspose:
+        case Op::Gemm:
           // The bias shares the weight's bound.
           return Uniform(WeightFanIn(n, k == 2 ? 1 : k));
-        case Op::MatMul: return Uniform(WeightFanIn(n, k));
-        case Op::BatchNormalization: case Op::LayerNormalization: case Op::InstanceNormalization:
+        case Op::MatMul:
+          return Uniform(WeightFanIn(n, k));
+        case Op::BatchNormalization:
+        case Op::LayerNormalization:
+        case Op::InstanceNormalization:
           return Fill(k == 1 ? 1.0 : 0.0);
-        case Op::PRelu: return Fill(0.25);
-        case Op::Mul: case Op::Div: return Fill(1.0);
-        case Op::Add: case Op::Sub: {
+        case Op::PRelu:
+          return Fill(0.25);
+        case Op::Mul:
+        case Op::Div:
+          return Fill(1.0);
+        case Op::Add:
+        case Op::Sub: {
           // The bias of a linear layer applied to a higher-rank input (MatMul, then Add).
           int other = n.inputs.size() == 2 ? n.inputs[1 - k] : -1;
           int producer = other >= 0 ? g_.tensors[other].producer : -1;
@@ -1174,9 +1314,15 @@ Status Planner::MakeStatics() {
       c = c.to(type);
       net_->statics[t] = c.to(net_->device);
       available_[t] = true;
+    } else if (x.real_values && x.role != Role::parameter) {
+      auto type = ScalarTypeOf(x.dtype).value_or(at::kFloat);
+      at::Tensor c = at::tensor(*x.real_values, at::kDouble);
+      if (x.shape_known) c = c.reshape(x.dims);
+      net_->statics[t] = c.to(type).to(net_->device);
+      available_[t] = true;
     } else if (x.role == Role::buffer && running_stat_[t] && x.shape_known) {
-      at::Tensor b = running_stat_[t] == 3 ? at::zeros(x.dims, cpu_float)
-                                           : at::ones(x.dims, cpu_float);
+      at::Tensor b =
+          running_stat_[t] == 3 ? at::zeros(x.dims, cpu_float) : at::ones(x.dims, cpu_float);
       b = b.to(net_->device);
       net_->statics[t] = b;
       net_->buffers.push_back(b);

@@ -187,6 +187,16 @@ TEST(TorchNetwork, FloatConstantWithoutValuesIsAnError) {
   EXPECT_NE(net.status().message().find("'clip_min'"), std::string::npos);
 }
 
+TEST(TorchNetwork, FloatConstantsFromTheFrontEndAreUsed) {
+  GraphBuilder b;
+  int x = b.Input("x", {2, 3});
+  int lo = b.Reals("lo", {-0.5});
+  int hi = b.Reals("hi", {0.25});
+  b.Node(Op::Clip, {x, lo, hi});
+  at::Tensor in = at::randn({2, 3}) * 4;
+  ExpectClose(RunGraph(b, in).detach(), at::clamp(in, -0.5, 0.25));
+}
+
 TEST(TorchNetwork, UnsupportedSecondOutputIsAnError) {
   GraphBuilder b;
   int x = b.Input("x", {1, 1, 4, 4});
@@ -264,7 +274,8 @@ TEST(Ops, AveragePoolCountIncludePad) {
     GraphBuilder b;
     int x = b.Input("x", {1, 1, 3, 3});
     b.Node(Op::AveragePool, {x},
-           {{"kernel_shape", Is({3, 3})}, {"pads", Is({1, 1, 1, 1})},
+           {{"kernel_shape", Is({3, 3})},
+            {"pads", Is({1, 1, 1, 1})},
             {"count_include_pad", I(include)}});
     at::Tensor y = RunGraph(b, at::ones({1, 1, 3, 3}));
     ASSERT_TRUE(y.defined());
@@ -278,7 +289,9 @@ TEST(Ops, AveragePoolWithAsymmetricPads) {
     GraphBuilder b;
     int x = b.Input("x", {1, 1, 3, 3});
     b.Node(Op::AveragePool, {x},
-           {{"kernel_shape", Is({2, 2})}, {"strides", Is({2, 2})}, {"pads", Is({0, 0, 1, 1})},
+           {{"kernel_shape", Is({2, 2})},
+            {"strides", Is({2, 2})},
+            {"pads", Is({0, 0, 1, 1})},
             {"count_include_pad", I(include)}});
     at::Tensor in = at::arange(9, at::kFloat).reshape({1, 1, 3, 3});
     at::Tensor y = RunGraph(b, in);
@@ -337,22 +350,22 @@ TEST(Ops, BatchNormTrainsAndUpdatesRunningStatsWithOnnxMomentum) {
 TEST(Ops, LayerAndInstanceNormalization) {
   GraphBuilder b;
   int x = b.Input("x", {2, 3, 4});
-  int ln = b.Node(Op::LayerNormalization, {x, b.Param("g", {4}), b.Param("be", {4})},
-                  {{"axis", I(-1)}});
+  int ln =
+      b.Node(Op::LayerNormalization, {x, b.Param("g", {4}), b.Param("be", {4})}, {{"axis", I(-1)}});
   b.Node(Op::InstanceNormalization, {ln, b.Param("s", {3}), b.Param("t", {3})});
   at::Tensor in = at::randn({2, 3, 4});
-  at::Tensor want = at::instance_norm(at::layer_norm(in, {4}), {}, {}, {}, {}, true, 0.1, 1e-5,
-                                      false);
+  at::Tensor want =
+      at::instance_norm(at::layer_norm(in, {4}), {}, {}, {}, {}, true, 0.1, 1e-5, false);
   ExpectClose(RunGraph(b, in).detach(), want);
 }
 
 TEST(Ops, ActivationsIncludingClipWithIntegerBounds) {
   GraphBuilder b;
   int x = b.Input("x", {2, 8});
-  int lo = b.g.AddTensor(Tensor{"lo", DType::int64, Role::constant, true, {}, false,
-                                std::vector<int64_t>{0}, -1});
-  int hi = b.g.AddTensor(Tensor{"hi", DType::int64, Role::constant, true, {}, false,
-                                std::vector<int64_t>{6}, -1});
+  int lo = b.g.AddTensor(
+      Tensor{"lo", DType::int64, Role::constant, true, {}, false, std::vector<int64_t>{0}, std::nullopt, -1});
+  int hi = b.g.AddTensor(
+      Tensor{"hi", DType::int64, Role::constant, true, {}, false, std::vector<int64_t>{6}, std::nullopt, -1});
   int c = b.Node(Op::Clip, {x, lo, hi});
   int l = b.Node(Op::LeakyRelu, {c}, {{"alpha", F(0.2)}});
   int hs = b.Node(Op::HardSigmoid, {l});
@@ -401,7 +414,7 @@ TEST(Ops, PadModes) {
     ASSERT_TRUE(y.defined()) << mode;
     ASSERT_EQ(y.sizes(), (std::vector<int64_t>{1, 1, 4, 7})) << mode;
     std::string m = mode;
-    at::Tensor want = m == "constant" ? at::constant_pad_nd(in, {2, 1, 1, 0}, 0)
+    at::Tensor want = m == "constant"  ? at::constant_pad_nd(in, {2, 1, 1, 0}, 0)
                       : m == "reflect" ? at::reflection_pad2d(in, {2, 1, 1, 0})
                                        : at::replication_pad2d(in, {2, 1, 1, 0});
     ExpectClose(y, want);
@@ -435,8 +448,8 @@ TEST(Ops, ReshapeFlattenSqueezeUnsqueezeExpandTile) {
 TEST(Ops, SliceWithNegativeStepAndGather) {
   GraphBuilder b;
   int x = b.Input("x", {2, 6});
-  int s = b.Node(Op::Slice, {x, b.Ints("starts", {-1}), b.Ints("ends", {-100}),
-                             b.Ints("axes", {1}), b.Ints("steps", {-2})});  // cols 5, 3, 1
+  int s = b.Node(Op::Slice, {x, b.Ints("starts", {-1}), b.Ints("ends", {-100}), b.Ints("axes", {1}),
+                             b.Ints("steps", {-2})});                    // cols 5, 3, 1
   b.Node(Op::Gather, {s, b.Ints("idx", {2, -3, 0})}, {{"axis", I(1)}});  // cols 1, 5, 5
   at::Tensor in = at::randn({2, 6});
   at::Tensor want = at::stack({in.select(1, 1), in.select(1, 5), in.select(1, 5)}, 1);
@@ -469,8 +482,8 @@ TEST(Ops, DropoutTrainsUnlessTrainingModeIsFalse) {
   for (int64_t mode : {1, 0}) {
     GraphBuilder b;
     int x = b.Input("x", {64, 64});
-    int m = b.g.AddTensor(Tensor{"mode", DType::boolean, Role::constant, true, {}, false,
-                                 std::vector<int64_t>{mode}, -1});
+    int m = b.g.AddTensor(Tensor{
+        "mode", DType::boolean, Role::constant, true, {}, false, std::vector<int64_t>{mode}, std::nullopt, -1});
     b.Node(Op::Dropout, {x, -1, m});
     at::Tensor in = at::ones({64, 64});
     at::Tensor y = RunGraph(b, in);
@@ -527,8 +540,8 @@ TEST_P(TorchvisionModel64, BuildsWithTorchvisionsParametersAndTrains) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, TorchvisionModel64,
-                         ::testing::Values("resnet18", "resnet50", "densenet121",
-                                           "regnet_y_400mf", "shufflenet_v2_x1_0"));
+                         ::testing::Values("resnet18", "resnet50", "densenet121", "regnet_y_400mf",
+                                           "shufflenet_v2_x1_0"));
 
 // MobileNetV2's ReLU6 is Clip with float min/max constants, whose values the IR does not keep:
 // the error names the node and the op.
@@ -541,9 +554,8 @@ TEST(TorchvisionModel64Errors, FloatConstantsTheIrDropsAreNamed) {
   ASSERT_TRUE(g.ok()) << g.status().message();
   auto net = TorchNetwork::Build(*g);
   ASSERT_FALSE(net.ok());
-  EXPECT_EQ(net.status().message().rfind("node '/features/features.0/features.0.2/Clip' (Clip): ",
-                                         0),
-            0u)
+  EXPECT_EQ(
+      net.status().message().rfind("node '/features/features.0/features.0.2/Clip' (Clip): ", 0), 0u)
       << net.status().message();
 }
 
