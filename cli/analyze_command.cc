@@ -12,6 +12,7 @@
 #include "analyzer/load_model.h"
 #include "analyzer/report/report.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 namespace joulecast::cli {
 
@@ -29,29 +30,6 @@ constexpr const char* kAnalyzeHelp =
     "  --format F      text (default), json (schema in docs/analysis-json.md) or markdown\n"
     "  -o FILE         write the report to FILE instead of standard output\n"
     "  --strict        an op the analyzer does not model is an error (exit 2)\n";
-
-std::optional<int64_t> PositiveInt(const std::string& s) {
-  if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  int64_t v = std::stoll(s);
-  return v > 0 ? std::optional<int64_t>(v) : std::nullopt;
-}
-
-// "3x224x224" -> {3, 224, 224}.
-std::optional<std::vector<int64_t>> Dims(const std::string& s) {
-  std::vector<int64_t> out;
-  size_t start = 0;
-  while (true) {
-    size_t x = s.find('x', start);
-    auto v = PositiveInt(s.substr(start, x == std::string::npos ? std::string::npos : x - start));
-    if (!v) return std::nullopt;
-    out.push_back(*v);
-    if (x == std::string::npos) break;
-    start = x + 1;
-  }
-  return out;
-}
 
 // The shipped default profile: $JOULECAST_DATA_DIR/profiles/default.json, else the source
 // tree's data/ folder this binary was built from.
@@ -113,12 +91,12 @@ int Analyze(const std::vector<std::string>& args) {
       profile_path = *v;
     } else if (a == "--batch") {
       auto v = value();
-      auto n = v ? PositiveInt(*v) : std::nullopt;
+      auto n = v ? IntIn(*v, 1, int64_t{1} << 30) : std::nullopt;
       if (!n) return Fail("--batch needs a positive integer");
       options.batch = n;
     } else if (a == "--input") {
       auto v = value();
-      auto d = v ? Dims(*v) : std::nullopt;
+      auto d = v ? DimsArg(*v) : std::nullopt;
       if (!d) return Fail("--input needs positive dims like 3x224x224");
       options.input_chw = d;
     } else if (a == "--format") {
