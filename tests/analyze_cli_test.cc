@@ -1,0 +1,144 @@
+// `joulecast analyze` end to end: exit codes, formats, output files, --strict and --profile.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/run_command.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using joulecast::testing::CommandOutput;
+using joulecast::testing::RunCommand;
+
+const std::string kBin = JOULECAST_BIN;
+const std::string kSrc = JOULECAST_SOURCE_DIR;
+
+CommandOutput Analyze(const std::string& args) { return RunCommand(kBin + " analyze " + args); }
+
+fs::path TempDir() {
+  fs::path d = fs::temp_directory_path() /
+               ("joulecast_analyze_cli_" +
+                std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// x -> Relu -> com.example:Mystery -> Sigmoid, as an ONNX file.
+fs::path WriteModelWithCustomOp(const fs::path& dir) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(14);
+  auto* custom = m.add_opset_import();
+  custom->set_domain("com.example");
+  custom->set_version(1);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("custom");
+  auto* in = g->add_input();
+  in->set_name("x");
+  auto* tt = in->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->mutable_shape()->add_dim()->set_dim_param("batch");
+  tt->mutable_shape()->add_dim()->set_dim_value(8);
+  auto node = [&](const char* op, const char* domain, const char* a, const char* b) {
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_domain(domain);
+    n->set_name(std::string(op) + "_node");
+    n->add_input(a);
+    n->add_output(b);
+  };
+  node("Relu", "", "x", "r");
+  node("Mystery", "com.example", "r", "m");
+  node("Sigmoid", "", "m", "y");
+  g->add_output()->set_name("y");
+  fs::path p = dir / "custom.onnx";
+  std::ofstream f(p, std::ios::binary);
+  m.SerializeToOstream(&f);
+  return p;
+}
+
+TEST(AnalyzeCli, TextReportOfABundledModel) {
+  CommandOutput r = Analyze(kSrc + "/models/lenet5.json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("parameters 142,606"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("per kind, one training step"), std::string::npos);
+}
+
+TEST(AnalyzeCli, JsonToAFileAtABatch) {
+  fs::path dir = TempDir();
+  fs::path out = dir / "report.json";
+  CommandOutput r =
+      Analyze(kSrc + "/models/simplecnn.json --batch 64 --format json -o " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  std::ifstream f(out);
+  nlohmann::json j = nlohmann::json::parse(f);
+  EXPECT_EQ(j["model"]["batch"], 64);
+  EXPECT_EQ(j["model"]["params"], 252568);
+  EXPECT_EQ(j["per_batch"]["macs_fwd"].get<int64_t>(), 64 * j["model"]["macs"].get<int64_t>());
+  EXPECT_FALSE(fs::exists(out.string() + ".tmp"));
+}
+
+TEST(AnalyzeCli, MarkdownForAPullRequest) {
+  CommandOutput r = Analyze(kSrc + "/models/resnet_small.json --format markdown");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("### joulecast analysis: ", 0), 0u) << r.out;
+}
+
+TEST(AnalyzeCli, UnmodelledOpsAreListedAndStrictMakesThemErrors) {
+  fs::path model = WriteModelWithCustomOp(TempDir());
+  CommandOutput r = Analyze(model.string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Mystery_node (com.example:Mystery): op not modelled"), std::string::npos)
+      << r.out;
+  r = Analyze(model.string() + " --strict");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("node 'Mystery_node' (com.example:Mystery): op not modelled"),
+            std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(AnalyzeCli, BadInputIsOneLineAndExitTwo) {
+  fs::path dir = TempDir();
+  std::ofstream(dir / "empty.onnx").close();
+  std::ofstream(dir / "typo.json") << R"({"input": {"shape": [1, 28, 28]}, "layers": [)"
+                                      R"({"op": "conv2d", "out_channel": 6, "kernel": 5}]})";
+  for (const std::string& args :
+       {(dir / "empty.onnx").string(), (dir / "typo.json").string(), dir.string() + "/none.onnx",
+        kSrc + "/README.md", kSrc + "/models/lenet5.json --batch 0",
+        kSrc + "/models/lenet5.json --format yaml", kSrc + "/models/lenet5.json --bogus",
+        kSrc + "/models/lenet5.json --profile " + (dir / "typo.json").string(),
+        kSrc + "/models/lenet5.json -o /nonexistent-dir/out.txt"}) {
+    CommandOutput r = Analyze(args);
+    EXPECT_EQ(r.exit_code, 2) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("joulecast analyze: ", 0), 0u) << r.err;
+  }
+  EXPECT_NE(Analyze((dir / "typo.json").string()).err.find("/layers/0/out_channel"),
+            std::string::npos);
+}
+
+TEST(AnalyzeCli, ProfilePredictsEnergyPerStep) {
+  fs::path dir = TempDir();
+  fs::path profile = dir / "p.json";
+  std::ofstream(profile) << R"({"schema": "joulecast.profile/1", "created": "2026-11-23T00:00:00Z",
+    "device": "cpu", "hardware": {"cpu_model": "test"},
+    "meter": {"kind": "estimate", "real": false, "description": "test"},
+    "kinds": {"conv": {"features": ["macs_fwd"], "energy_j": [1e-6], "time_s": [1e-9],
+                       "cv_mape": 0.1, "samples": 3}},
+    "step": {"features": ["one"], "energy_j": [0.5], "time_s": [0.01], "cv_mape": 0, "samples": 3}})";
+  CommandOutput r = Analyze(kSrc + "/models/lenet5.json --format json --profile " + profile.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(j["prediction"]["per_step"]["energy_j"].get<double>(), 117600 * 1e-6 + 0.5);
+  EXPECT_EQ(j["prediction"]["profile"]["source"], profile.string());
+  EXPECT_FALSE(j["prediction"]["profile"]["default"].get<bool>());
+}
+
+}  // namespace
