@@ -1,7 +1,6 @@
 // `joulecast calibrate`: measures reference networks on this machine and fits a profile
 // (docs/calibrate.md). The work is in calibrate/calibration/; this file parses flags, opens the
 // meter, shows progress, turns Ctrl-C into a clean stop, and writes the profile atomically.
-#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +22,7 @@
 #include "calibrate/meters/meter.h"
 #include "calibrate/torch/torch_network.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 
 namespace joulecast::cli {
 
@@ -43,8 +43,8 @@ constexpr const char* kCalibrateHelp =
     "                        nvml or estimate\n"
     "  --cpu-watts W         the estimate's power per busy thread, in watts\n"
     "  --threads N           libtorch intra-op threads (default: libtorch's own choice)\n"
-    "  --samples-per-kind N  samples of each layer kind (default: 60 conv, 30 linear, ... full;\n"
-    "                        4-8 quick)\n"
+    "  --samples-per-kind N  samples of each layer kind (default: 112 conv, 48 linear, 32-56\n"
+    "                        others; quick 12-40); more extends an earlier run's database\n"
     "  --rse X               target relative standard error of each measurement (default 0.02)\n"
     "  --db FILE             SQLite database of the measurements (default: PROFILE.db); a run\n"
     "                        with the same options resumes from it\n"
@@ -53,30 +53,6 @@ constexpr const char* kCalibrateHelp =
 int Fail(const std::string& message) {
   std::fprintf(stderr, "joulecast calibrate: %s\n", message.c_str());
   return 2;
-}
-
-// A decimal integer in [min, max], digits only.
-std::optional<int64_t> IntIn(const std::string& s, int64_t min, int64_t max) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  errno = 0;
-  unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
-  if (errno != 0 || v > static_cast<unsigned long long>(max)) return std::nullopt;
-  if (static_cast<int64_t>(v) < min) return std::nullopt;
-  return static_cast<int64_t>(v);
-}
-
-// A finite number in (lo, hi).
-std::optional<double> RealIn(const std::string& s, double lo, double hi) {
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(s.c_str(), &end);
-  if (errno != 0 || end != s.c_str() + s.size() || !std::isfinite(v) || v <= lo || v >= hi) {
-    return std::nullopt;
-  }
-  return v;
 }
 
 // Set by SIGINT/SIGTERM: stop after the current measurement. A second signal ends the process
@@ -249,17 +225,6 @@ std::string Summary(const CalibrationOutcome& o, const std::string& output) {
   return s;
 }
 
-// glibc gives freed heap memory back to the kernel as soon as 128 KB are free at the top of the
-// heap, and every training step then page-faults its tensors in again. On the 2-core development
-// VM that made a small network's step up to 15x slower (13 ms instead of 0.9 ms), noisy, and
-// dependent on what the process had run before (glibc raises its thresholds only after freeing
-// a large block). Keeping freed memory for reuse measures every sample in the steady state a
-// long training run reaches. (`measure` should do the same for its numbers to agree.)
-void KeepFreedMemory() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit systems
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-}
-
 }  // namespace
 
 int Calibrate(const std::vector<std::string>& args) {
@@ -291,8 +256,8 @@ int Calibrate(const std::vector<std::string>& args) {
       else options.samples_per_kind = static_cast<int>(*n);
     } else if (a == "--rse") {
       auto v = value();
-      auto x = v ? RealIn(*v, 0, 1) : std::nullopt;
-      if (!x) return Fail("--rse needs a number between 0 and 1, such as 0.02");
+      auto x = v ? PositiveReal(*v) : std::nullopt;
+      if (!x || *x >= 1) return Fail("--rse needs a number between 0 and 1, such as 0.02");
       options.rse = *x;
     } else if (a == "--device") {
       auto v = value();
@@ -308,7 +273,7 @@ int Calibrate(const std::vector<std::string>& args) {
       meter_options.kind = *v;
     } else if (a == "--cpu-watts") {
       auto v = value();
-      auto x = v ? RealIn(*v, 0, INFINITY) : std::nullopt;
+      auto x = v ? PositiveReal(*v) : std::nullopt;
       if (!x) return Fail("--cpu-watts needs a positive number of watts");
       meter_options.cpu_watts = *x;
     } else if (a == "--db") {
@@ -343,9 +308,12 @@ int Calibrate(const std::vector<std::string>& args) {
   std::fprintf(stderr, "calibrate: measurements go to %s\n", options.db_path.c_str());
 
   options.libtorch_version = LibtorchVersion();
-  KeepFreedMemory();
   ProgressView view(isatty(STDERR_FILENO) == 1);
-  options.progress = [&](const CalibrationProgress& p) { view.Show(p); };
+  CalibrationProgress last;  // stays at total 0 if the database could not be opened
+  options.progress = [&](const CalibrationProgress& p) {
+    last = p;
+    view.Show(p);
+  };
   Result<CalibrationOutcome> outcome = [&] {
     StopOnSignals signals;
     options.stop = &g_stop;
@@ -353,8 +321,9 @@ int Calibrate(const std::vector<std::string>& args) {
   }();
   view.Finish();
   if (!outcome.ok()) {
-    return Fail(outcome.status().message() + " (measurements so far are kept in " +
-                options.db_path + ")");
+    if (last.done == 0) return Fail(outcome.status().message());
+    return Fail(outcome.status().message() + " (the " + std::to_string(last.done) +
+                " samples measured so far are kept in " + options.db_path + ")");
   }
   if (outcome->interrupted) {
     return Fail("interrupted: " + std::to_string(outcome->done) + " of " +

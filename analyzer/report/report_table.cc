@@ -160,9 +160,10 @@ std::string PredictionSection(const ReportInput& in, bool md) {
   out += (md ? "\n" : indent) + std::string("profile ") + (md ? "`" : "") + p.source +
          (md ? "`" : "") + (in.default_profile ? " (the default: no --profile given)" : "") +
          ", device " + p.device + (hw.empty() ? "" : ", " + hw) + "\n";
-  out += indent + "meter " + p.meter_kind + (p.meter_description.empty() ? "" : ": " + p.meter_description) +
+  out += indent + "meter " + p.meter_kind + ": " +
+         (p.meter_description.empty() ? "no description" : p.meter_description) +
          (p.meter_real ? " (a hardware counter)\n"
-                       : " (an estimate, not a measurement: energies are estimated)\n");
+                       : "; energies from it are estimated, not measured\n");
   return out;
 }
 

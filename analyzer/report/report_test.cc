@@ -101,7 +101,7 @@ TEST(Report, PredictionSaysWhatItRestsOnAndThatTheMeterIsAnEstimate) {
   std::string t = RenderReport(in, ReportFormat::text);
   EXPECT_NE(t.find("predicted training step"), std::string::npos) << t;
   EXPECT_NE(t.find("profile dev.json (the default: no --profile given)"), std::string::npos) << t;
-  EXPECT_NE(t.find("an estimate, not a measurement"), std::string::npos) << t;
+  EXPECT_NE(t.find("estimated, not measured"), std::string::npos) << t;
   EXPECT_NE(t.find("no model in the profile for: relu pool other"), std::string::npos) << t;
   auto j = nlohmann::json::parse(RenderReport(in, ReportFormat::json));
   double conv_j = 2 * (4 * 64 * 27) * 1e-6;

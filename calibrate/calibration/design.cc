@@ -306,6 +306,32 @@ DesignLimits QuickLimits() {
   return l;
 }
 
+namespace {
+
+// The largest activation of a network: positions (batch x height x width) and bytes.
+struct Largest {
+  int64_t positions = 0;
+  int64_t bytes = 0;
+};
+
+Result<Largest> LargestActivation(const std::string& json, int64_t batch) {
+  LoadOptions options;
+  options.batch = batch;
+  Result<Graph> g = ParseJsonArchitecture(json, "calibration network", options);
+  if (!g.ok()) return g.status();
+  Largest l;
+  for (const Tensor& t : g->tensors) {
+    if (!t.shape_known || (t.role != Role::activation && t.role != Role::input)) continue;
+    int64_t elements = 1;
+    for (int64_t d : t.dims) elements *= d;
+    l.bytes = std::max(l.bytes, elements * DTypeBytes(t.dtype));
+    if (t.dims.size() == 4) l.positions = std::max(l.positions, t.dims[0] * t.dims[2] * t.dims[3]);
+  }
+  return l;
+}
+
+}  // namespace
+
 Result<double> EstimateStepSeconds(const std::string& json, int64_t batch) {
   LoadOptions options;
   options.batch = batch;
@@ -350,7 +376,13 @@ Result<ProbePair> MakeProbePair(Design design, int64_t index, uint64_t seed,
   auto fits = [&](const Config& c, const Networks& n) -> Result<bool> {
     Result<double> s = EstimateStepSeconds(n.probe, c.batch);
     if (!s.ok()) return s.status();
-    return *s <= limits.max_step_s;
+    if (*s > limits.max_step_s) return false;
+    for (const std::string* net : {&n.probe, &n.base}) {
+      Result<Largest> l = LargestActivation(*net, c.batch);
+      if (!l.ok()) return l.status();
+      if (l->positions > limits.max_positions || l->bytes > limits.max_tensor_bytes) return false;
+    }
+    return true;
   };
   Config c = Decode(design, u, limits, 1.0);
   Networks n = Build(design, c);

@@ -64,6 +64,12 @@ struct DesignLimits {
   /// configuration over the cap has its size coordinates shrunk toward their minimums, all by the
   /// same factor, until it fits, so that no sample takes long whatever the design draws.
   double max_step_s = 0.1;
+  /// Cap on any activation's batch x height x width, and on its bytes, in either network. Past
+  /// about 5e5 positions libtorch 1.13's CPU convolutions page-fault a scratch buffer of hundreds
+  /// of megabytes on every call (40-100x slower steps on the development VM): a cliff no linear
+  /// model can follow, so calibration stays below it (docs/calibrate.md).
+  int64_t max_positions = 300000;
+  int64_t max_tensor_bytes = 16 << 20;
 };
 
 /// The limits of a full calibration and of --quick.

@@ -109,6 +109,13 @@ TEST(Design, PairsAreDeterministicLoadAndStayWithinLimits) {
       EXPECT_GT(*est, 0);
       if (c["shrink"].get<double>() > 0) {
         EXPECT_LE(*est, limits.max_step_s) << p->config_json;
+        for (const Graph* g : {&probe, &base}) {
+          for (const Tensor& t : g->tensors) {
+            if (t.role != Role::activation || t.dims.size() != 4) continue;
+            EXPECT_LE(t.dims[0] * t.dims[2] * t.dims[3], limits.max_positions) << p->config_json;
+            EXPECT_LE(t.dims[0] * t.dims[1] * t.dims[2] * t.dims[3] * 4, limits.max_tensor_bytes);
+          }
+        }
       }
     }
     EXPECT_GE(configs.size(), 20u) << DesignName(d) << ": the design should spread its points";

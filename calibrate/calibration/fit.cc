@@ -119,11 +119,13 @@ class Fitter {
   struct Errors {
     std::map<Kind, double> by_kind;
     double base = 0;
+    std::vector<double> delta;  // held-out prediction per sample
   };
   Errors CrossValidate(const Columns& c, Target t) const {
     const int ti = t == Target::energy ? 0 : 1;
     std::map<Kind, std::pair<double, int>> sums;
     double base_sum = 0;
+    std::vector<double> predicted(samples_.size());
     for (int f = 0; f < folds_; ++f) {
       const Eigen::VectorXd coef = Fit(c, t, f);
       for (size_t i = 0; i < samples_.size(); ++i) {
@@ -131,6 +133,7 @@ class Fitter {
         const Prepared& p = prepared_[i];
         const double delta = Row(c, p.delta, 0).dot(coef);
         const double base = Row(c, samples_[i].base, 1).dot(coef);
+        predicted[i] = delta;
         auto& [sum, count] = sums[samples_[i].kind];
         sum += Ape(delta, p.y_delta[ti]);
         ++count;
@@ -140,6 +143,7 @@ class Fitter {
     Errors e;
     for (const auto& [k, sc] : sums) e.by_kind[k] = sc.first / sc.second;
     e.base = base_sum / static_cast<double>(samples_.size());
+    e.delta = std::move(predicted);
     return e;
   }
 
@@ -258,6 +262,7 @@ Result<FitResult> FitModels(const std::vector<FitSample>& samples, const FitOpti
   r.step.cv_mape = cv_energy.base;
   r.step.samples = static_cast<int>(samples.size());
   r.step_time_cv_mape = cv_time.base;
+  r.held_out_delta_energy_j = cv_energy.delta;
   return r;
 }
 

@@ -62,6 +62,8 @@ struct FitResult {
   /// The same cross-validation of the time models, for the record.
   std::map<Kind, double> time_cv_mape;
   double step_time_cv_mape = 0;
+  /// Per sample (in input order), its Delta's energy as predicted when it was held out.
+  std::vector<double> held_out_delta_energy_j;
 };
 
 /// Fits the models. Errors: fewer than 2 samples; a non-finite measurement (naming the sample).
