@@ -110,7 +110,9 @@ class Columns {
       if (markdown && ri == 0) {
         out += "|";
         for (size_t i = 0; i < r.size(); ++i) {
-          out += " " + std::string(w[i] > 0 ? w[i] - 1 : 0, '-') + (right_[i] ? ":" : "-") + " |";
+          out += ' ';
+          out.append(w[i] > 0 ? w[i] - 1 : 0, '-');
+          out += right_[i] ? ": |" : "- |";
         }
         out += "\n";
       }
@@ -149,7 +151,7 @@ std::string PredictionSection(const ReportInput& in, bool md) {
   out += table;
   if (!s.missing_kinds.empty()) {
     out += (md ? "\n" : indent) + std::string("no model in the profile for:");
-    for (Kind k : s.missing_kinds) out += " " + std::string(KindName(k));
+    for (Kind k : s.missing_kinds) out.append(1, ' ').append(KindName(k));
     out += " (not counted)\n";
   }
   std::string hw;

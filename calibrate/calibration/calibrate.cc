@@ -257,7 +257,9 @@ std::string OptionsKey(const CalibrationOptions& o, const EnergyMeter& meter) {
     designs += DesignName(d);
   }
   std::string key;
-  auto add = [&](const std::string& k, const std::string& v) { key += k + "=" + v + ";"; };
+  auto add = [&](const std::string& k, const std::string& v) {
+    key.append(k).append(1, '=').append(v).append(1, ';');
+  };
   add("design_version", kDesignVersion);
   add("designs", designs);
   add("channels", "1-" + std::to_string(l.max_channels));
