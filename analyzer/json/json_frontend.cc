@@ -343,8 +343,8 @@ Result<Graph> Load(std::string_view text, const std::string& source, const LoadO
   Result<std::string> expanded = ExpandFamily(spec, source);
   if (!expanded.ok()) return expanded.status();
   // The expansion has already replaced the input shape; loading it must not replace it again.
-  LoadOptions plain = options;
-  plain.input_chw.reset();
+  LoadOptions plain;
+  plain.batch = options.batch;
   Json plain_doc = ParseText(*expanded);
   try {
     return BuildPlain(Fields(plain_doc, ""), source, plain);
