@@ -31,19 +31,17 @@ constexpr const char* kAnalyzeHelp =
     "  -o FILE         write the report to FILE instead of standard output\n"
     "  --strict        an op the analyzer does not model is an error (exit 2)\n";
 
-// The shipped default profile: $JOULECAST_DATA_DIR/profiles/default.json, else the source
-// tree's data/ folder this binary was built from.
-std::string DefaultProfilePath() {
-  const char* dir = std::getenv("JOULECAST_DATA_DIR");
-  return std::string(dir && *dir ? dir : JOULECAST_DATA_DIR) + "/profiles/default.json";
-}
-
 int Fail(const std::string& message) {
   std::fprintf(stderr, "joulecast analyze: %s\n", message.c_str());
   return 2;
 }
 
 }  // namespace
+
+std::string DefaultProfilePath() {
+  const char* dir = std::getenv("JOULECAST_DATA_DIR");
+  return std::string(dir && *dir ? dir : JOULECAST_DATA_DIR) + "/profiles/default.json";
+}
 
 std::string WriteOutput(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {

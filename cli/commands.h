@@ -18,6 +18,10 @@ int Measure(const std::vector<std::string>& args);
 /// Needs the libtorch build; without it, says so and returns 2.
 int Calibrate(const std::vector<std::string>& args);
 
+/// The shipped default profile: $JOULECAST_DATA_DIR/profiles/default.json, else the source
+/// tree's data/ folder this binary was built from.
+std::string DefaultProfilePath();
+
 /// Writes `text` to `path` atomically (temporary file, then rename), or to stdout for "" or
 /// "-". Returns an error line, empty on success.
 std::string WriteOutput(const std::string& path, const std::string& text);

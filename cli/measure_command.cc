@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/energy/profile.h"
 #include "analyzer/load_model.h"
 #include "calibrate/meters/meter.h"
 #include "calibrate/torch/measure.h"
@@ -40,7 +41,8 @@ constexpr const char* kMeasureHelp =
     "                   training split from /usr/share/datasets/fashion-mnist; 1x28x28 input)\n"
     "  --optimizer O    adam (default) or sgd (momentum 0.9)\n"
     "  --lr X           learning rate (default 0.001)\n"
-    "  --threads N      libtorch intra-op threads (default: libtorch's own choice)\n"
+    "  --threads N      libtorch intra-op threads (default: the default profile's, else\n"
+    "                   libtorch's own choice)\n"
     "  --device D       cpu (default), cuda or cuda:N (needs a CUDA build of libtorch)\n"
     "  --meter M        auto (default: the best hardware counter, else the estimate), rapl,\n"
     "                   nvml or estimate\n"
@@ -252,6 +254,19 @@ int Measure(const std::vector<std::string>& args) {
     return 2;
   }
 
+  // Measure with the threads the default profile was calibrated with, so that measurements
+  // and predictions describe the same setting.
+  bool threads_given = false;
+  for (const std::string& a : args) threads_given |= a == "--threads";
+  if (!threads_given) {
+    Result<Profile> profile = LoadProfile(DefaultProfilePath());
+    if (profile.ok()) {
+      auto it = profile->hardware.find("threads");
+      if (it != profile->hardware.end()) {
+        if (auto n = IntIn(it->second, 1, 1024)) options.train.threads = static_cast<int>(*n);
+      }
+    }
+  }
   load.batch = options.batch;
   Result<Graph> graph = LoadModel(model, load);
   if (!graph.ok()) return Fail(graph.status().message());
