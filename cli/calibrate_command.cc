@@ -23,6 +23,7 @@
 #include "calibrate/torch/torch_network.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/meter_flags.h"
 
 namespace joulecast::cli {
 
@@ -259,23 +260,9 @@ int Calibrate(const std::vector<std::string>& args) {
       auto x = v ? PositiveReal(*v) : std::nullopt;
       if (!x || *x >= 1) return Fail("--rse needs a number between 0 and 1, such as 0.02");
       options.rse = *x;
-    } else if (a == "--device") {
-      auto v = value();
-      if (!v || (*v != "cpu" && CudaIndex(*v) < 0)) {
-        return Fail("--device must be cpu, cuda or cuda:N");
-      }
-      options.device = *v;
-    } else if (a == "--meter") {
-      auto v = value();
-      if (v != "auto" && v != "rapl" && v != "nvml" && v != "estimate") {
-        return Fail("--meter must be auto, rapl, nvml or estimate");
-      }
-      meter_options.kind = *v;
-    } else if (a == "--cpu-watts") {
-      auto v = value();
-      auto x = v ? PositiveReal(*v) : std::nullopt;
-      if (!x) return Fail("--cpu-watts needs a positive number of watts");
-      meter_options.cpu_watts = *x;
+    } else if (IsMeterFlag(a)) {
+      std::string error = ParseMeterFlag(a, value(), &options.device, &meter_options);
+      if (!error.empty()) return Fail(error);
     } else if (a == "--db") {
       auto v = value();
       if (!v || v->empty()) return Fail("--db needs a file name");

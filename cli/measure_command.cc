@@ -19,6 +19,7 @@
 #include "calibrate/torch/torch_network.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/meter_flags.h"
 
 namespace joulecast::cli {
 
@@ -207,23 +208,9 @@ int Measure(const std::vector<std::string>& args) {
       auto x = v ? PositiveReal(*v) : std::nullopt;
       if (!x) return Fail("--lr needs a positive number");
       options.train.learning_rate = *x;
-    } else if (a == "--device") {
-      auto v = value();
-      if (!v || (*v != "cpu" && CudaIndex(*v) < 0)) {
-        return Fail("--device must be cpu, cuda or cuda:N");
-      }
-      options.train.device = *v;
-    } else if (a == "--meter") {
-      auto v = value();
-      if (v != "auto" && v != "rapl" && v != "nvml" && v != "estimate") {
-        return Fail("--meter must be auto, rapl, nvml or estimate");
-      }
-      meter_options.kind = *v;
-    } else if (a == "--cpu-watts") {
-      auto v = value();
-      auto x = v ? PositiveReal(*v) : std::nullopt;
-      if (!x) return Fail("--cpu-watts needs a positive number of watts");
-      meter_options.cpu_watts = *x;
+    } else if (IsMeterFlag(a)) {
+      std::string error = ParseMeterFlag(a, value(), &options.train.device, &meter_options);
+      if (!error.empty()) return Fail(error);
     } else if (a == "--input") {
       auto v = value();
       auto d = v ? DimsArg(*v) : std::nullopt;
