@@ -56,4 +56,19 @@ StepPrediction PredictStep(const ModelCost& cost, const Profile& profile) {
   return p;
 }
 
+RunPrediction PredictRun(const StepPrediction& step, const TrainingRun& run) {
+  RunPrediction r;
+  r.run = run;
+  r.steps_per_epoch = run.StepsPerEpoch();
+  r.steps = r.steps_per_epoch * run.epochs;
+  r.per_step = {step.total, step.low, step.high};
+  auto scale = [](const Bounded& b, double k) {
+    auto s = [k](const Estimate& e) { return Estimate{e.energy_j * k, e.time_s * k}; };
+    return Bounded{s(b.mid), s(b.low), s(b.high)};
+  };
+  r.per_epoch = scale(r.per_step, static_cast<double>(r.steps_per_epoch));
+  r.total = scale(r.per_step, static_cast<double>(r.steps));
+  return r;
+}
+
 }  // namespace joulecast

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "analyzer/core/costs.h"
@@ -29,5 +30,42 @@ struct StepPrediction {
 /// Applies `profile` to every layer of `cost`. Layers of kind `shape` cost nothing; unmodelled
 /// layers (kind `other`) are predicted only if the profile has an `other` model.
 StepPrediction PredictStep(const ModelCost& cost, const Profile& profile);
+
+/// Grams of CO2-equivalent per kWh used when none is given: about the world average of
+/// electricity generation in 2023 (Ember, Global Electricity Review 2024: 480 g/kWh).
+inline constexpr double kDefaultCarbonIntensity = 480;
+/// Training samples per epoch when none is given: Fashion-MNIST's training split, the paper's.
+inline constexpr int64_t kDefaultSamples = 60000;
+
+/// What a whole training run is: `epochs` passes over `samples` at `batch`.
+struct TrainingRun {
+  int64_t samples = kDefaultSamples;
+  int64_t epochs = 1;
+  int64_t batch = 1;
+  double carbon_g_per_kwh = kDefaultCarbonIntensity;
+  /// ceil(samples / batch): the last, partial batch counts as a full step (an upper bound off by
+  /// less than one step per epoch).
+  int64_t StepsPerEpoch() const { return batch > 0 ? (samples + batch - 1) / batch : 0; }
+};
+
+/// A quantity with its interval.
+struct Bounded {
+  Estimate mid, low, high;
+};
+
+/// One training step scaled to an epoch and to the whole run.
+struct RunPrediction {
+  TrainingRun run;
+  int64_t steps_per_epoch = 0;
+  int64_t steps = 0;  ///< steps_per_epoch x epochs.
+  Bounded per_step, per_epoch, total;
+};
+
+RunPrediction PredictRun(const StepPrediction& step, const TrainingRun& run);
+
+/// Joules to kilowatt-hours.
+inline double KilowattHours(double joules) { return joules / 3.6e6; }
+/// Joules to grams of CO2e at `g_per_kwh`.
+inline double GramsCo2e(double joules, double g_per_kwh) { return KilowattHours(joules) * g_per_kwh; }
 
 }  // namespace joulecast

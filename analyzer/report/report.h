@@ -22,6 +22,8 @@ struct ReportInput {
   const Profile* profile = nullptr;      ///< With `prediction`: the profile it rests on.
   const StepPrediction* prediction = nullptr;  ///< Optional energy and time per step.
   bool default_profile = false;          ///< The profile was picked because none was given.
+  /// With `prediction`: per epoch and whole run; null: one epoch of the default samples.
+  const RunPrediction* run = nullptr;
 };
 
 /// Renders the analysis in `format`.

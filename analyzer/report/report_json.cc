@@ -39,6 +39,20 @@ ordered_json EstimateJson(const Estimate& e) {
   return {{"energy_j", e.energy_j}, {"time_s", e.time_s}};
 }
 
+// energy_j, time_s, their bounds, and the energy in kWh and gCO2e.
+ordered_json BoundedJson(const Bounded& b, double g_per_kwh) {
+  ordered_json j = EstimateJson(b.mid);
+  j["energy_j_low"] = b.low.energy_j;
+  j["energy_j_high"] = b.high.energy_j;
+  j["time_s_low"] = b.low.time_s;
+  j["time_s_high"] = b.high.time_s;
+  j["kwh"] = KilowattHours(b.mid.energy_j);
+  j["gco2e"] = GramsCo2e(b.mid.energy_j, g_per_kwh);
+  j["gco2e_low"] = GramsCo2e(b.low.energy_j, g_per_kwh);
+  j["gco2e_high"] = GramsCo2e(b.high.energy_j, g_per_kwh);
+  return j;
+}
+
 ordered_json PredictionJson(const ReportInput& in) {
   const Profile& p = *in.profile;
   const StepPrediction& s = *in.prediction;
@@ -49,16 +63,21 @@ ordered_json PredictionJson(const ReportInput& in) {
                   {"device", p.device}, {"hardware", hw},
                   {"meter", {{"kind", p.meter_kind}, {"real", p.meter_real},
                              {"description", p.meter_description}}}};
-  ordered_json step = EstimateJson(s.total);
-  step["energy_j_low"] = s.low.energy_j;
-  step["energy_j_high"] = s.high.energy_j;
-  step["time_s_low"] = s.low.time_s;
-  step["time_s_high"] = s.high.time_s;
-  j["per_step"] = step;
+  RunPrediction r = in.run ? *in.run : PredictRun(s, TrainingRun{.batch = in.cost->batch});
+  const double g = r.run.carbon_g_per_kwh;
+  j["run"] = {{"batch", r.run.batch}, {"samples", r.run.samples}, {"epochs", r.run.epochs},
+              {"steps_per_epoch", r.steps_per_epoch}, {"steps", r.steps},
+              {"carbon_intensity_g_per_kwh", g}};
+  j["per_step"] = BoundedJson(r.per_step, g);
+  j["per_epoch"] = BoundedJson(r.per_epoch, g);
+  j["total"] = BoundedJson(r.total, g);
   j["optimizer_and_overhead"] = EstimateJson(s.step);
   ordered_json kinds;
   for (int k = 0; k < kNumKinds; ++k) {
-    kinds[std::string(KindName(static_cast<Kind>(k)))] = EstimateJson(s.by_kind[k]);
+    ordered_json e = EstimateJson(s.by_kind[k]);
+    e["share"] = s.total.energy_j > 0 ? s.by_kind[k].energy_j / s.total.energy_j : 0.0;
+    e["total_energy_j"] = s.by_kind[k].energy_j * static_cast<double>(r.steps);
+    kinds[std::string(KindName(static_cast<Kind>(k)))] = e;
   }
   j["by_kind"] = kinds;
   ordered_json missing = ordered_json::array();

@@ -130,12 +130,35 @@ std::string PredictionSection(const ReportInput& in, bool md) {
   const ModelCost& c = *in.cost;
   const StepPrediction& s = *in.prediction;
   const Profile& p = *in.profile;
-  std::string out = md ? "\n#### Predicted training step\n\n" : "\npredicted training step:\n";
+  RunPrediction r = in.run ? *in.run : PredictRun(s, TrainingRun{.batch = c.batch});
+  const double g = r.run.carbon_g_per_kwh;
+  std::string out = md ? "\n#### Predicted training energy\n\n" : "\npredicted training energy:\n";
   std::string indent = md ? "" : "  ";
-  out += indent + "energy " + Quantity(s.total.energy_j, "J") + " (" +
-         Quantity(s.low.energy_j, "J") + " to " + Quantity(s.high.energy_j, "J") + "), time " +
-         Quantity(s.total.time_s, "s") + " per step at batch " + std::to_string(c.batch) + "\n";
+  out += indent + std::to_string(r.run.epochs) + (r.run.epochs == 1 ? " epoch" : " epochs") +
+         " of " + Grouped(r.run.samples) + " samples at batch " + std::to_string(c.batch) + ": " +
+         Grouped(r.steps_per_epoch) + " steps per epoch, " + Grouped(r.steps) + " in all\n";
   if (md) out += "\n";
+  Columns run({"", "energy", "interval", "time", "kWh", "gCO2e"},
+              {false, true, true, true, true, true});
+  auto row = [&](const char* name, const Bounded& b) {
+    char kwh[32], co2[32];
+    std::snprintf(kwh, sizeof kwh, "%.3g", KilowattHours(b.mid.energy_j));
+    std::snprintf(co2, sizeof co2, "%.3g", GramsCo2e(b.mid.energy_j, g));
+    run.Row({name, Quantity(b.mid.energy_j, "J"),
+             Quantity(b.low.energy_j, "J") + " to " + Quantity(b.high.energy_j, "J"),
+             Quantity(b.mid.time_s, "s"), kwh, co2});
+  };
+  row("per step", r.per_step);
+  row("per epoch", r.per_epoch);
+  row("whole run", r.total);
+  std::string runs = run.Render(md);
+  if (!md) {
+    for (size_t pos = 0; pos < runs.size(); pos = runs.find('\n', pos) + 1) runs.insert(pos, indent);
+  }
+  char intensity[64];
+  std::snprintf(intensity, sizeof intensity, "%g", g);
+  out += runs + (md ? "\n" : indent) + "gCO2e at " + intensity + " g/kWh (--carbon-intensity)\n";
+  out += md ? "\n#### Per kind, one training step\n\n" : "\n" + indent + "per kind, one step:\n";
   Columns kinds({"kind", "energy/step", "share", "time/step"}, {false, true, true, true});
   for (int k = 0; k < kNumKinds; ++k) {
     if (s.by_kind[k].energy_j <= 0) continue;

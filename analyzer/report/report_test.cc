@@ -97,16 +97,29 @@ TEST(Report, PredictionSaysWhatItRestsOnAndThatTheMeterIsAnEstimate) {
   Analysis a = Small();
   Profile p = EstimateProfile();
   StepPrediction s = PredictStep(a.c, p);
-  ReportInput in{&a.g, &a.c, &p, &s, true};
+  RunPrediction r = PredictRun(s, {.samples = 1000, .epochs = 3, .batch = 2,
+                                   .carbon_g_per_kwh = 100});
+  ReportInput in{&a.g, &a.c, &p, &s, true, &r};
   std::string t = RenderReport(in, ReportFormat::text);
-  EXPECT_NE(t.find("predicted training step"), std::string::npos) << t;
+  EXPECT_NE(t.find("3 epochs of 1,000 samples at batch 2: 500 steps per epoch, 1,500 in all"),
+            std::string::npos) << t;
+  EXPECT_NE(t.find("gCO2e at 100 g/kWh"), std::string::npos) << t;
   EXPECT_NE(t.find("profile dev.json (the default: no --profile given)"), std::string::npos) << t;
   EXPECT_NE(t.find("estimated, not measured"), std::string::npos) << t;
   EXPECT_NE(t.find("no model in the profile for: relu pool other"), std::string::npos) << t;
   auto j = nlohmann::json::parse(RenderReport(in, ReportFormat::json));
   double conv_j = 2 * (4 * 64 * 27) * 1e-6;
   EXPECT_DOUBLE_EQ(j["prediction"]["by_kind"]["conv"]["energy_j"].get<double>(), conv_j);
-  EXPECT_DOUBLE_EQ(j["prediction"]["per_step"]["energy_j"].get<double>(), conv_j + 40e-6 + 0.5);
+  const double step_j = conv_j + 40e-6 + 0.5;
+  EXPECT_DOUBLE_EQ(j["prediction"]["per_step"]["energy_j"].get<double>(), step_j);
+  EXPECT_DOUBLE_EQ(j["prediction"]["per_epoch"]["energy_j"].get<double>(), 500 * step_j);
+  EXPECT_DOUBLE_EQ(j["prediction"]["total"]["energy_j"].get<double>(), 1500 * step_j);
+  EXPECT_DOUBLE_EQ(j["prediction"]["total"]["kwh"].get<double>(), 1500 * step_j / 3.6e6);
+  EXPECT_DOUBLE_EQ(j["prediction"]["total"]["gco2e"].get<double>(), 1500 * step_j / 3.6e6 * 100);
+  EXPECT_LT(j["prediction"]["total"]["energy_j_low"].get<double>(), 1500 * step_j);
+  EXPECT_GT(j["prediction"]["total"]["energy_j_high"].get<double>(), 1500 * step_j);
+  EXPECT_EQ(j["prediction"]["run"]["steps"].get<int>(), 1500);
+  EXPECT_DOUBLE_EQ(j["prediction"]["by_kind"]["conv"]["share"].get<double>(), conv_j / step_j);
   EXPECT_FALSE(j["prediction"]["profile"]["meter"]["real"].get<bool>());
   EXPECT_TRUE(j["prediction"]["profile"]["default"].get<bool>());
   EXPECT_DOUBLE_EQ(j["layers"][0]["prediction"]["energy_j"].get<double>(), conv_j);
