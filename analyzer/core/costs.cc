@@ -1,5 +1,7 @@
 #include "analyzer/core/costs.h"
 
+#include <cctype>
+
 #include "analyzer/core/patterns.h"
 
 namespace joulecast {
@@ -141,7 +143,37 @@ class Counter {
     }
     Macs(n, w);
     if (any_grad) Saved(n, w);
+    lc.variant = Variant(n, kind);
     return lc;
+  }
+
+  // LayerCost::variant.
+  std::string Variant(const Node& n, Kind kind) const {
+    auto lower = [](std::string_view s) {
+      std::string out(s);
+      for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return out;
+    };
+    if (kind != KindOf(n.op)) return "";  // a decomposed pattern
+    switch (n.op) {
+      case Op::Conv: {
+        const int64_t groups = n.Int("group", 1);
+        const Tensor& x = In(n, 0);
+        if (groups > 1) return x.dims.size() >= 2 && groups == x.dims[1] ? "depthwise" : "grouped";
+        return Grad(n, 0) ? "" : "input";
+      }
+      case Op::ConvTranspose: return "transpose";
+      case Op::Gemm: case Op::MatMul: return Grad(n, 0) ? "" : "input";
+      case Op::MaxPool: return "max";
+      case Op::AveragePool: return "avg";
+      case Op::GlobalAveragePool: case Op::ReduceMean: return "global_avg";
+      case Op::GlobalMaxPool: case Op::ReduceMax: return "global_max";
+      case Op::LayerNormalization: return "layer";
+      case Op::InstanceNormalization: return "instance";
+      default: break;
+    }
+    if (kind == Kind::activation || kind == Kind::elementwise) return lower(OpName(n.op));
+    return "";
   }
 
  private:
@@ -302,6 +334,11 @@ Result<ModelCost> ComputeCosts(const Graph& graph) {
     return Status::Error(graph.source + ": the model's total cost overflows 64-bit counters");
   }
   return mc;
+}
+
+std::string ModelClass(const LayerCost& layer) {
+  std::string c(KindName(layer.kind));
+  return layer.variant.empty() ? c : c + "." + layer.variant;
 }
 
 }  // namespace joulecast

@@ -41,6 +41,13 @@ struct LayerCost {
   Kind kind = Kind::other;
   bool modelled = true;
   std::string why_unmodelled;  ///< Set when !modelled: "op not modelled", "shape unknown".
+  /// What distinguishes this layer's speed within its kind, "" for the kind's plain form:
+  /// conv "depthwise" (groups = input channels), "grouped", "input" (reads data that needs no
+  /// gradient, so no input gradient: a network's first layer) or "transpose"; linear "input";
+  /// activation, elementwise: the op in lower case ("tanh", "add", "concat"); pool "max",
+  /// "avg", "global_avg", "global_max"; norm "layer", "instance". Layers recognised from
+  /// decomposed patterns (patterns.h) have "".
+  std::string variant;
   Work work;                   ///< Per batch.
   Count params;                ///< Trainable parameters first consumed by this node.
   Count buffers;               ///< Non-trained stored values (BatchNorm running stats).
@@ -74,5 +81,9 @@ struct ModelCost {
 /// Counts the cost of every node of an inferred graph. Fails only on 64-bit overflow, naming the
 /// node. REQUIRES: graph finalized and shapes inferred.
 Result<ModelCost> ComputeCosts(const Graph& graph);
+
+/// The model class a profile predicts `layer` with: "kind.variant", or "kind" when the variant
+/// is empty ("conv.depthwise", "relu").
+std::string ModelClass(const LayerCost& layer);
 
 }  // namespace joulecast

@@ -23,34 +23,40 @@ StepPrediction PredictStep(const ModelCost& cost, const Profile& profile) {
   StepPrediction p;
   p.layers.resize(cost.layers.size());
   std::array<bool, kNumKinds> missing{};
-  for (size_t i = 0; i < cost.layers.size(); ++i) {
-    const LayerCost& lc = cost.layers[i];
-    if (lc.kind == Kind::shape) continue;
-    auto it = profile.kinds.find(lc.kind);
-    if (it == profile.kinds.end()) {
-      missing[static_cast<int>(lc.kind)] = true;
-      continue;
-    }
-    p.layers[i] = Apply(it->second, &lc, static_cast<double>(lc.params.value()));
-    Estimate& k = p.by_kind[static_cast<int>(lc.kind)];
-    k.energy_j += p.layers[i].energy_j;
-    k.time_s += p.layers[i].time_s;
-  }
-  p.step = Apply(profile.step, nullptr, static_cast<double>(cost.params.value()));
-  p.total = p.step;
-  p.low = p.high = Estimate{};
   auto widen = [&](const Estimate& e, double mape) {
     p.low.energy_j += e.energy_j * std::max(0.0, 1 - mape);
     p.low.time_s += e.time_s * std::max(0.0, 1 - mape);
     p.high.energy_j += e.energy_j * (1 + mape);
     p.high.time_s += e.time_s * (1 + mape);
   };
+  for (size_t i = 0; i < cost.layers.size(); ++i) {
+    const LayerCost& lc = cost.layers[i];
+    if (lc.kind == Kind::shape) continue;
+    const std::string model_class = ModelClass(lc);
+    std::string used;
+    const LinearModel* m = ModelFor(profile, model_class, &used);
+    if (!m) {
+      missing[static_cast<int>(lc.kind)] = true;
+      continue;
+    }
+    if (used != model_class &&
+        std::find_if(p.substitutes.begin(), p.substitutes.end(), [&](const auto& s) {
+          return s.first == model_class;
+        }) == p.substitutes.end()) {
+      p.substitutes.emplace_back(model_class, used);
+    }
+    p.layers[i] = Apply(*m, &lc, static_cast<double>(lc.params.value()));
+    widen(p.layers[i], m->cv_mape);
+    Estimate& k = p.by_kind[static_cast<int>(lc.kind)];
+    k.energy_j += p.layers[i].energy_j;
+    k.time_s += p.layers[i].time_s;
+  }
+  p.step = Apply(profile.step, nullptr, static_cast<double>(cost.params.value()));
   widen(p.step, profile.step.cv_mape);
+  p.total = p.step;
   for (int k = 0; k < kNumKinds; ++k) {
     p.total.energy_j += p.by_kind[k].energy_j;
     p.total.time_s += p.by_kind[k].time_s;
-    auto it = profile.kinds.find(static_cast<Kind>(k));
-    if (it != profile.kinds.end()) widen(p.by_kind[k], it->second.cv_mape);
     if (missing[k]) p.missing_kinds.push_back(static_cast<Kind>(k));
   }
   return p;

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "analyzer/core/costs.h"
@@ -20,15 +22,19 @@ struct StepPrediction {
   std::array<Estimate, kNumKinds> by_kind;  ///< Summed per kind.
   Estimate step;                            ///< Optimizer step and fixed overhead.
   Estimate total;                           ///< Everything, one training step at the batch.
-  /// Interval from the models' cross-validated errors: each kind's share of energy moves by its
+  /// Interval from the models' cross-validated errors: each layer's energy moves by its model's
   /// cv_mape, all in the same direction (a conservative bound).
   Estimate low, high;
   /// Kinds the model has layers of but the profile has no model for (predicted as zero).
   std::vector<Kind> missing_kinds;
+  /// Model classes the profile has no model of, each with the class predicted in its place
+  /// (ModelFor()), in first-seen order: {"conv.grouped", "conv"}.
+  std::vector<std::pair<std::string, std::string>> substitutes;
 };
 
-/// Applies `profile` to every layer of `cost`. Layers of kind `shape` cost nothing; unmodelled
-/// layers (kind `other`) are predicted only if the profile has an `other` model.
+/// Applies `profile` to every layer of `cost`, each with the model of its ModelClass() (or the
+/// substitute ModelFor() picks). Layers of kind `shape` cost nothing; unmodelled layers (kind
+/// `other`) are predicted only if the profile has an `other` model.
 StepPrediction PredictStep(const ModelCost& cost, const Profile& profile);
 
 /// Grams of CO2-equivalent per kWh used when none is given: about the world average of

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -67,6 +68,32 @@ ordered_json ModelJson(const LinearModel& m) {
 
 }  // namespace
 
+bool IsModelClass(const std::string& name) {
+  const size_t dot = name.find('.');
+  if (!KindFromName(name.substr(0, dot))) return false;
+  if (dot == std::string::npos) return true;
+  const std::string variant = name.substr(dot + 1);
+  return !variant.empty() && std::all_of(variant.begin(), variant.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
+  });
+}
+
+const LinearModel* ModelFor(const Profile& profile, const std::string& model_class,
+                            std::string* used) {
+  const std::string kind = model_class.substr(0, model_class.find('.'));
+  static const std::map<std::string, std::string> kReference = {
+      {"activation", "activation.tanh"}, {"pool", "pool.max"}, {"elementwise", "elementwise.add"}};
+  std::vector<std::string> tries = {model_class, kind};
+  if (auto it = kReference.find(kind); it != kReference.end()) tries.push_back(it->second);
+  for (const std::string& c : tries) {
+    auto it = profile.models.find(c);
+    if (it == profile.models.end()) continue;
+    if (used) *used = c;
+    return &it->second;
+  }
+  return nullptr;
+}
+
 const std::vector<std::string>& FeatureNames() {
   static const std::vector<std::string> names = {
       "macs_fwd", "macs_bwd_input", "macs_bwd_weight", "elements_fwd", "elements_bwd",
@@ -95,8 +122,9 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source)
     Profile p;
     p.source = source;
     std::string schema = Field(j, "", "schema", json::value_t::string).get<std::string>();
-    if (schema != "joulecast.profile/1") {
-      throw FieldError{"/schema", "is '" + schema + "'; this joulecast reads joulecast.profile/1"};
+    if (schema != "joulecast.profile/2" && schema != "joulecast.profile/1") {
+      throw FieldError{"/schema", "is '" + schema +
+                                      "'; this joulecast reads joulecast.profile/2 (and /1)"};
     }
     p.created = Field(j, "", "created", json::value_t::string).get<std::string>();
     p.device = Field(j, "", "device", json::value_t::string).get<std::string>();
@@ -113,11 +141,15 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source)
     if (p.meter_real && p.meter_kind == "estimate") {
       throw FieldError{"/meter/real", "is true but the meter is the estimate"};
     }
-    const json& kinds = Field(j, "", "kinds", json::value_t::object);
-    for (auto it = kinds.begin(); it != kinds.end(); ++it) {
-      auto kind = KindFromName(it.key());
-      if (!kind) throw FieldError{"/kinds/" + it.key(), "is not a layer kind"};
-      p.kinds[*kind] = ReadModel(*it, "/kinds/" + it.key());
+    // Version 1 keyed its models by kind only, under "kinds"; a kind name is a model class.
+    const char* key = schema == "joulecast.profile/1" ? "kinds" : "models";
+    const json& models = Field(j, "", key, json::value_t::object);
+    for (auto it = models.begin(); it != models.end(); ++it) {
+      const std::string ptr = std::string("/") + key + "/" + it.key();
+      if (!IsModelClass(it.key())) {
+        throw FieldError{ptr, "is not a model class (a layer kind, or kind.variant)"};
+      }
+      p.models[it.key()] = ReadModel(*it, ptr);
     }
     p.step = ReadModel(Field(j, "", "step", json::value_t::object), "/step");
     return p;
@@ -140,7 +172,7 @@ Result<Profile> LoadProfile(const std::string& path) {
 
 std::string ProfileJson(const Profile& p) {
   ordered_json j;
-  j["schema"] = "joulecast.profile/1";
+  j["schema"] = "joulecast.profile/2";
   j["created"] = p.created;
   j["device"] = p.device;
   ordered_json hw = ordered_json::object();
@@ -148,9 +180,9 @@ std::string ProfileJson(const Profile& p) {
   j["hardware"] = hw;
   j["meter"] = {{"kind", p.meter_kind}, {"real", p.meter_real},
                 {"description", p.meter_description}};
-  ordered_json kinds = ordered_json::object();
-  for (const auto& [kind, model] : p.kinds) kinds[std::string(KindName(kind))] = ModelJson(model);
-  j["kinds"] = kinds;
+  ordered_json models = ordered_json::object();
+  for (const auto& [name, model] : p.models) models[name] = ModelJson(model);
+  j["models"] = models;
   j["step"] = ModelJson(p.step);
   return j.dump(2) + "\n";
 }

@@ -1,9 +1,10 @@
 // A hardware profile: what one machine costs per unit of work, fitted by `joulecast calibrate`
-// and read by the predictor. Stored as versioned JSON (schema "joulecast.profile/1",
-// docs/profile.md); nlohmann-json stays inside this library.
+// and read by the predictor. Stored as versioned JSON (schema "joulecast.profile/2", which also
+// reads /1, docs/profile.md); nlohmann-json stays inside this library.
 //
-// The model is linear in named features of the analyzer's cost model: a layer of kind k costs
-//   sum over f of kinds[k].energy_j[f] * feature_f(layer)
+// The model is linear in named features of the analyzer's cost model: a layer of model class c
+// (ModelClass(): its kind, or kind.variant such as "conv.depthwise") costs
+//   sum over f of models[c].energy_j[f] * feature_f(layer)
 // where features are per-batch counts of one training step (Work's fields, by their JSON
 // names) plus "layers" (1 for each layer: a per-layer overhead). The optimizer step and the
 // fixed per-step overhead form the "step" model over "params" (trainable parameters) and "one".
@@ -37,10 +38,21 @@ struct Profile {
   std::string meter_kind;             ///< "rapl", "nvml" or "estimate".
   bool meter_real = false;            ///< True only for a hardware energy counter.
   std::string meter_description;
-  std::map<Kind, LinearModel> kinds;  ///< Per-layer models; a kind absent here is not predicted.
+  /// Per-layer models by model class ("conv", "conv.depthwise", "activation.tanh"); see
+  /// ModelFor() for the classes a profile lacks.
+  std::map<std::string, LinearModel> models;
   LinearModel step;                   ///< Optimizer step and fixed overhead, per training step.
   std::string source;                 ///< The file it was read from (not stored).
 };
+
+/// True for a kind name or "kind.variant" with a variant of lower-case letters, digits and '_'.
+bool IsModelClass(const std::string& name);
+
+/// The model a layer of `model_class` is predicted with: its own; else its kind's plain model
+/// ("conv"); else the kind's reference variant (activation.tanh, pool.max, elementwise.add,
+/// norm, conv, linear); else null. `used` (optional) gets the class used.
+const LinearModel* ModelFor(const Profile& profile, const std::string& model_class,
+                            std::string* used = nullptr);
 
 /// The names features may use, in a stable order.
 const std::vector<std::string>& FeatureNames();

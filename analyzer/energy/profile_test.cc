@@ -12,8 +12,9 @@ Profile Sample() {
   p.hardware["threads"] = "2";
   p.meter_kind = "estimate";
   p.meter_description = "estimate: CPU time x 10 W per busy thread";
-  p.kinds[Kind::conv] = {{"macs_fwd", "layers"}, {2e-9, 1e-4}, {1e-10, 1e-5}, 0.07, 40};
-  p.kinds[Kind::relu] = {{"elements_fwd"}, {1e-9}, {1e-10}, 0.12, 20};
+  p.models["conv"] = {{"macs_fwd", "layers"}, {2e-9, 1e-4}, {1e-10, 1e-5}, 0.07, 40};
+  p.models["relu"] = {{"elements_fwd"}, {1e-9}, {1e-10}, 0.12, 20};
+  p.models["conv.depthwise"] = {{"macs_fwd"}, {3e-8}, {3e-9}, 0.1, 12};
   p.step = {{"params", "one"}, {1e-8, 0.01}, {1e-9, 0.001}, 0.05, 30};
   return p;
 }
@@ -26,10 +27,11 @@ TEST(Profile, RoundTripsThroughJson) {
   EXPECT_EQ(back->hardware.at("cpu_model"), "AMD EPYC");
   EXPECT_EQ(back->meter_kind, "estimate");
   EXPECT_FALSE(back->meter_real);
-  ASSERT_EQ(back->kinds.size(), 2u);
-  EXPECT_EQ(back->kinds.at(Kind::conv).features, p.kinds[Kind::conv].features);
-  EXPECT_DOUBLE_EQ(back->kinds.at(Kind::conv).energy_j[0], 2e-9);
-  EXPECT_DOUBLE_EQ(back->kinds.at(Kind::relu).cv_mape, 0.12);
+  ASSERT_EQ(back->models.size(), 3u);
+  EXPECT_EQ(back->models.at("conv").features, p.models["conv"].features);
+  EXPECT_DOUBLE_EQ(back->models.at("conv").energy_j[0], 2e-9);
+  EXPECT_DOUBLE_EQ(back->models.at("conv.depthwise").energy_j[0], 3e-8);
+  EXPECT_DOUBLE_EQ(back->models.at("relu").cv_mape, 0.12);
   EXPECT_EQ(back->step.samples, 30);
 }
 
@@ -42,10 +44,13 @@ TEST(Profile, ErrorsNameTheField) {
     EXPECT_FALSE(r.ok());
     return r.status().message();
   };
-  EXPECT_EQ(with("\"macs_fwd\"", "\"flops\""), "p.json: /kinds/conv/features/0 is not a known feature name");
-  EXPECT_EQ(with("\"conv\"", "\"convolution\""), "p.json: /kinds/convolution is not a layer kind");
-  EXPECT_EQ(with("joulecast.profile/1", "joulecast.profile/9"),
-            "p.json: /schema is 'joulecast.profile/9'; this joulecast reads joulecast.profile/1");
+  EXPECT_EQ(with("\"macs_fwd\"", "\"flops\""), "p.json: /models/conv/features/0 is not a known feature name");
+  EXPECT_EQ(with("\"conv\"", "\"convolution\""),
+            "p.json: /models/convolution is not a model class (a layer kind, or kind.variant)");
+  EXPECT_EQ(with("\"conv.depthwise\"", "\"conv.Depth wise\""),
+            "p.json: /models/conv.Depth wise is not a model class (a layer kind, or kind.variant)");
+  EXPECT_EQ(with("joulecast.profile/2", "joulecast.profile/9"),
+            "p.json: /schema is 'joulecast.profile/9'; this joulecast reads joulecast.profile/2 (and /1)");
   EXPECT_NE(with("\"real\": false", "\"real\": true").find("/meter/real"), std::string::npos);
   EXPECT_EQ(ParseProfile("{", "p.json").status().message(), "p.json: not valid JSON");
   EXPECT_EQ(LoadProfile("/nonexistent/p.json").status().message(),
@@ -54,10 +59,32 @@ TEST(Profile, ErrorsNameTheField) {
 
 TEST(Profile, NegativeCoefficientIsRejected) {
   Profile p = Sample();
-  p.kinds[Kind::conv].energy_j[1] = -1;
+  p.models["conv"].energy_j[1] = -1;
   auto r = ParseProfile(ProfileJson(p), "p.json");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "p.json: /kinds/conv/energy_j/1 must be a number >= 0");
+  EXPECT_EQ(r.status().message(), "p.json: /models/conv/energy_j/1 must be a number >= 0");
+}
+
+TEST(Profile, VersionOneKeysModelsByKind) {
+  std::string v2 = ProfileJson(Sample());
+  std::string v1 = v2;
+  v1.replace(v1.find("joulecast.profile/2"), 19, "joulecast.profile/1");
+  v1.replace(v1.find("\"models\""), 8, "\"kinds\"");
+  auto r = ParseProfile(v1, "old.json");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->models.count("conv"), 1u);
+}
+
+TEST(Profile, ModelForFallsBackToTheKindThenItsReferenceVariant) {
+  Profile p = Sample();
+  std::string used;
+  EXPECT_EQ(ModelFor(p, "conv.depthwise", &used), &p.models["conv.depthwise"]);
+  EXPECT_EQ(used, "conv.depthwise");
+  EXPECT_EQ(ModelFor(p, "conv.grouped", &used), &p.models["conv"]);
+  EXPECT_EQ(used, "conv");
+  p.models["activation.tanh"] = {{"elements_fwd"}, {1e-9}, {1e-10}, 0.1, 5};
+  EXPECT_EQ(ModelFor(p, "activation.softmax", &used), &p.models["activation.tanh"]);
+  EXPECT_EQ(ModelFor(p, "pool.max"), nullptr);
 }
 
 }  // namespace

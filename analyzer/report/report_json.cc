@@ -83,6 +83,9 @@ ordered_json PredictionJson(const ReportInput& in) {
   ordered_json missing = ordered_json::array();
   for (Kind k : s.missing_kinds) missing.push_back(KindName(k));
   j["kinds_without_model"] = missing;
+  ordered_json subs = ordered_json::array();
+  for (const auto& [cls, used] : s.substitutes) subs.push_back({{"class", cls}, {"predicted_as", used}});
+  j["substituted_models"] = subs;
   return j;
 }
 
@@ -138,6 +141,7 @@ std::string Json(const ReportInput& in) {
     l["name"] = n.name;
     l["op"] = n.op_type;
     l["kind"] = KindName(lc.kind);
+    l["model_class"] = ModelClass(lc);
     l["output_shape"] = n.outputs.empty() ? ordered_json(nullptr) : Dims(g.tensors[n.outputs[0]]);
     l["params"] = lc.params.value();
     l["buffers"] = lc.buffers.value();

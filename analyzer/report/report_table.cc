@@ -177,6 +177,11 @@ std::string PredictionSection(const ReportInput& in, bool md) {
     for (Kind k : s.missing_kinds) out.append(1, ' ').append(KindName(k));
     out += " (not counted)\n";
   }
+  if (!s.substitutes.empty()) {
+    out += (md ? "\n" : indent) + std::string("no model in the profile for:");
+    for (const auto& [cls, used] : s.substitutes) out += " " + cls + " (predicted as " + used + ")";
+    out += "\n";
+  }
   std::string hw;
   for (const char* key : {"cpu_model", "threads", "gpu"}) {
     auto it = p.hardware.find(key);

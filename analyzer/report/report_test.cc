@@ -87,8 +87,8 @@ Profile EstimateProfile() {
   p.meter_kind = "estimate";
   p.meter_description = "CPU time x 10 W per busy thread";
   p.hardware["cpu_model"] = "AMD EPYC";
-  p.kinds[Kind::conv] = {{"macs_fwd"}, {1e-6}, {1e-8}, 0.1, 10};
-  p.kinds[Kind::linear] = {{"macs_fwd"}, {1e-6}, {1e-8}, 0.1, 10};
+  p.models["conv.input"] = {{"macs_fwd"}, {1e-6}, {1e-8}, 0.1, 10};
+  p.models["linear"] = {{"macs_fwd"}, {1e-6}, {1e-8}, 0.1, 10};
   p.step = {{"one"}, {0.5}, {0.01}, 0.0, 10};
   return p;
 }

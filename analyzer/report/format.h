@@ -1,0 +1,25 @@
+// Number formatting for reports meant for people (HTML). Plain functions, no state.
+//
+// report_table.cc keeps private copies of the same rules; both print numbers alike.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace joulecast::report {
+
+/// Thousands separators: 1234567 -> "1,234,567".
+std::string Grouped(int64_t v);
+/// Three significant digits with an SI suffix for counts: 1820000 -> "1.82 M"; whole numbers
+/// under 1000 print as they are.
+std::string Si(double v);
+/// Binary units: 512 B, 1.5 KiB, 44.6 MiB.
+std::string Bytes(int64_t bytes);
+/// A physical quantity, three significant digits and an SI prefix: 0.0123 J -> "12.3 mJ".
+std::string Quantity(double v, const char* unit);
+/// `part` as a percentage of `whole`, one decimal: "45.7%"; "0.0%" when whole is not positive.
+std::string Percent(double part, double whole);
+/// A duration for people: seconds with an SI prefix under a minute, then minutes, hours, days.
+std::string Duration(double seconds);
+
+}  // namespace joulecast::report
