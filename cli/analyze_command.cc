@@ -19,14 +19,15 @@ namespace {
 constexpr const char* kAnalyzeUsage =
     "usage: joulecast analyze MODEL [--profile P] [--batch N] [--input CxHxW]\n"
     "                         [--samples N] [--epochs E] [--carbon-intensity G]\n"
-    "                         [--format text|json|markdown] [-o FILE] [--strict]\n"
+    "                         [--format text|json|markdown|html] [-o FILE] [--strict]\n"
     "\n"
     "MODEL is a .onnx file or a .json architecture (docs/json-architecture.md).\n"
     "  --profile P     hardware profile (joulecast calibrate) for the predicted energy and time;\n"
     "                  default: data/profiles/default.json when it exists\n";
 
 constexpr const char* kAnalyzeOptions =
-    "  --format F      text (default), json (schema in docs/analysis-json.md) or markdown\n"
+    "  --format F      text (default), json (schema in docs/analysis-json.md), markdown, or\n"
+    "                  html (one self-contained page with charts, docs/html-report.md)\n"
     "  -o FILE         write the report to FILE instead of standard output\n"
     "  --strict        an op the analyzer does not model is an error (exit 2)\n";
 
@@ -100,7 +101,8 @@ int Analyze(const std::vector<std::string>& args) {
         if (v == "text") format = ReportFormat::text;
         else if (v == "json") format = ReportFormat::json;
         else if (v == "markdown") format = ReportFormat::markdown;
-        else return Fail("--format must be text, json or markdown");
+        else if (v == "html") format = ReportFormat::html;
+        else return Fail("--format must be text, json, markdown or html");
       } else if (a == "-o" || a == "--output") {
         auto v = value();
         if (!v) return Fail("-o needs a file name");

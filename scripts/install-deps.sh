@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libbenchmark-dev                   # tests, benchmarks
   python3-torch python3-torchvision python3-onnx  # real torchvision models exported for tests
   clang libclang-rt-14-dev                        # libFuzzer targets
+  chromium                                        # renders the HTML report in tests (headless)
 )
 
 missing=()

@@ -1,7 +1,9 @@
 // Renders an analysis (the IR graph and its costs) for people and for scripts.
 //
 // Text is a readable table; markdown suits a pull-request comment; JSON follows the stable
-// schema "joulecast.analysis/1" documented in docs/analysis-json.md. Rendering never fails.
+// schema "joulecast.analysis/1" documented in docs/analysis-json.md; HTML is one self-contained
+// page with inline SVG charts and nothing fetched from anywhere (docs/html-report.md).
+// Rendering never fails.
 #pragma once
 
 #include <string>
@@ -13,7 +15,7 @@
 
 namespace joulecast {
 
-enum class ReportFormat { text, markdown, json };
+enum class ReportFormat { text, markdown, json, html };
 
 /// What a report shows. The pointers are borrowed for the call.
 struct ReportInput {

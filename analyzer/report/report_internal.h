@@ -10,5 +10,7 @@ namespace joulecast::report {
 std::string Json(const ReportInput& input);
 /// Text table (`markdown` false) or markdown tables (`markdown` true).
 std::string Table(const ReportInput& input, bool markdown);
+/// One self-contained HTML page with SVG charts.
+std::string Html(const ReportInput& input);
 
 }  // namespace joulecast::report

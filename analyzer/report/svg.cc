@@ -88,7 +88,7 @@ std::string TailEllipsis(std::string_view text, size_t max_chars) {
 
 std::string StackedBarChart(std::string_view id, std::string_view title,
                             const std::vector<ChartItem>& items) {
-  constexpr double kWidth = 880, kBarY = 4, kBarH = 36, kLegendY = 58, kRowH = 22;
+  constexpr double kWidth = 960, kBarY = 4, kBarH = 36, kLegendY = 58, kRowH = 22;
   double sum = 0;
   int shown = 0;
   for (const ChartItem& it : items) {
@@ -129,7 +129,7 @@ std::string StackedBarChart(std::string_view id, std::string_view title,
 std::string BarChart(std::string_view id, std::string_view title,
                      const std::vector<ChartItem>& items) {
   // 32 code points of 12 px DejaVu Sans Mono (7.2 px each) fit the 250 px label column.
-  constexpr double kWidth = 900, kLabelW = 250, kValueW = 110, kRowH = 20, kBarH = 14, kPad = 4;
+  constexpr double kWidth = 960, kLabelW = 250, kValueW = 110, kRowH = 20, kBarH = 14, kPad = 4;
   constexpr size_t kLabelChars = 32;
   double max = 0;
   for (const ChartItem& it : items) max = std::max(max, it.value);
