@@ -10,6 +10,10 @@ namespace joulecast::cli {
 /// `joulecast analyze MODEL [options]`: per-layer costs of one training step.
 int Analyze(const std::vector<std::string>& args);
 
+/// `joulecast gate MODEL --budget AMOUNT|--baseline REPORT --max-increase P%`: exit 1 when the
+/// predicted training energy is over budget or grew too much over the baseline.
+int Gate(const std::vector<std::string>& args);
+
 /// `joulecast measure MODEL [options]`: trains MODEL and measures time and energy per step.
 /// Needs the libtorch build; without it, says so and returns 2.
 int Measure(const std::vector<std::string>& args);

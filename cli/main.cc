@@ -29,6 +29,8 @@ int NeedsTorch(const std::vector<std::string>&) {
 const Command kCommands[] = {
     {"analyze", "per-layer shapes and training-step costs of a .onnx or .json model",
      joulecast::cli::Analyze},
+    {"gate", "fail CI when a model's predicted training energy is over a budget or a baseline",
+     joulecast::cli::Gate},
 #ifdef JOULECAST_HAVE_TORCH
     {"measure", "train a model and measure its time and energy per step", joulecast::cli::Measure},
     {"calibrate", "measure this machine and fit a hardware profile", joulecast::cli::Calibrate},

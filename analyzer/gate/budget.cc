@@ -76,7 +76,8 @@ Result<Budget> ParseBudget(const std::string& text) {
   }
   const std::string_view unit = std::string_view(text).substr(end);
   if (unit.empty()) {
-    return Status::Error(quoted + ": needs a unit: " + kUnitList + " (like 250kJ)");
+    return Status::Error(quoted + ": needs a unit right after the number, no space: " + kUnitList +
+                         " (like 250kJ)");
   }
   for (const UnitInfo& u : kUnits) {
     if (u.name != unit) continue;
