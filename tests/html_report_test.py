@@ -27,6 +27,7 @@ KIND_COLOURS = {  # KindColour in analyzer/report/report_html.cc
     "norm": "cc79a7", "pool": "d55e00", "elementwise": "c8b400", "dropout": "8c8c8c",
     "shape": "c4c4c4", "other": "6a3d9a",
 }
+HOSTILE_NAME = "<img src=x onerror=alert(1)> <b>&amp; \"q\" 'q'"
 KIND_BAR_PX = 960 * 36  # the stacked bar's size in analyzer/report/svg.cc
 
 
@@ -176,7 +177,7 @@ def element(dom, svg_id):
     return m.group(0)
 
 
-def check_case(joulecast, browser, tmp, name, model, profile_args, env, predicted):
+def check_case(joulecast, browser, tmp, name, model, profile_args, env, predicted, shot=True):
     out = os.path.join(tmp, name + ".html")
     run([joulecast, "analyze", model, "--batch", "32", "--format", "html", "-o", out] +
         profile_args, env=env)
@@ -204,12 +205,15 @@ def check_case(joulecast, browser, tmp, name, model, profile_args, env, predicte
         if text not in dom:
             fail("%s: the rendered page lacks %r" % (name, text))
 
-    shot = os.path.join(tmp, name + ".png")
-    chromium(browser, tmp, ["--screenshot=" + shot, "--window-size=1200,1600"], out)
-    colours, pixels = check_screenshot(shot, KIND_COLOURS[largest], share)
+    if not shot:
+        print("ok %s: %d segments, %d bars" % (name, got_segments, got_bars))
+        return dom
+    png = os.path.join(tmp, name + ".png")
+    chromium(browser, tmp, ["--screenshot=" + png, "--window-size=1200,1600"], out)
+    colours, pixels = check_screenshot(png, KIND_COLOURS[largest], share)
     print("ok %s: %d segments, %d bars; screenshot %d colours, %d px of %s" %
           (name, got_segments, got_bars, colours, pixels, largest))
-    return shot
+    return dom
 
 
 def main():
@@ -229,6 +233,16 @@ def main():
         check_case(joulecast, browser, tmp, "simplecnn", "models/simplecnn.json", profile, env, True)
         check_case(joulecast, browser, tmp, "simplecnn_costs", "models/simplecnn.json", [],
                    bare_env, False)
+        # A model name that would be markup if it were not escaped stays text in the browser.
+        hostile = os.path.join(tmp, "hostile.json")
+        with open(hostile, "w") as f:
+            json.dump({"name": HOSTILE_NAME, "input": {"shape": [1, 8, 8]}, "layers": [
+                {"op": "conv2d", "out_channels": 4, "kernel": 3}, {"op": "relu"},
+                {"op": "flatten"}, {"op": "linear", "out_features": 2}]}, f)
+        dom = check_case(joulecast, browser, tmp, "hostile", hostile, [], bare_env, False,
+                         shot=False)
+        if "<img" in dom or "<b>" in dom or "&lt;img src=x onerror=alert(1)&gt;" not in dom:
+            fail("hostile: the model name became markup in the rendered page")
     finally:
         if os.environ.get("JOULECAST_KEEP_HTML_TEST"):
             print("kept " + tmp)

@@ -119,8 +119,8 @@ std::string StackedBarChart(std::string_view id, std::string_view title,
     x += w;
     legend += "<g><title>" + Escape(it.tooltip) + "</title><rect class=\"swatch\" x=\"0\" y=\"" +
               Num(row_y) + "\" width=\"14\" height=\"14\" fill=\"" + Escape(it.colour) + "\"/>" +
-              Text(22, row_y + 12, "start", it.label) + Text(330, row_y + 12, "end", pct) +
-              Text(450, row_y + 12, "end", it.value_text) + "</g>\n";
+              Text(22, row_y + 12, "start", it.label) + Text(230, row_y + 12, "end", pct) +
+              Text(350, row_y + 12, "end", it.value_text) + "</g>\n";
     row_y += kRowH;
   }
   return out + legend + "</svg>\n";
@@ -128,9 +128,9 @@ std::string StackedBarChart(std::string_view id, std::string_view title,
 
 std::string BarChart(std::string_view id, std::string_view title,
                      const std::vector<ChartItem>& items) {
-  // 32 code points of 12 px DejaVu Sans Mono (7.2 px each) fit the 250 px label column.
-  constexpr double kWidth = 960, kLabelW = 250, kValueW = 110, kRowH = 20, kBarH = 14, kPad = 4;
-  constexpr size_t kLabelChars = 32;
+  // 40 code points of 12 px DejaVu Sans Mono (7.2 px each) fit the 300 px label column.
+  constexpr double kWidth = 960, kLabelW = 300, kValueW = 110, kRowH = 20, kBarH = 14, kPad = 4;
+  constexpr size_t kLabelChars = 40;
   double max = 0;
   for (const ChartItem& it : items) max = std::max(max, it.value);
   double height = kPad * 2 + kRowH * static_cast<double>(items.size());
