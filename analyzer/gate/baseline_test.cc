@@ -33,7 +33,7 @@ std::string ErrorOf(const json& j) {
   return b.ok() ? "" : b.status().message();
 }
 
-TEST(Baseline, ReadsTheReport) {
+TEST(GateBaseline, ReadsTheReport) {
   Result<Baseline> b = ParseBaseline(Report().dump(), "base.json");
   ASSERT_TRUE(b.ok()) << b.status().message();
   EXPECT_EQ(b->source, "base.json");
@@ -47,7 +47,7 @@ TEST(Baseline, ReadsTheReport) {
   EXPECT_DOUBLE_EQ(b->At(Level::run).energy_j_low, 938 * 0.8);
 }
 
-TEST(Baseline, ErrorsNameTheFileAndTheField) {
+TEST(GateBaseline, ErrorsNameTheFileAndTheField) {
   struct Case {
     const char* pointer;  // removed, or replaced by `value`
     json value;
@@ -87,7 +87,7 @@ TEST(Baseline, ErrorsNameTheFileAndTheField) {
   }
 }
 
-TEST(Baseline, NotJsonOrNotAnObject) {
+TEST(GateBaseline, NotJsonOrNotAnObject) {
   EXPECT_EQ(ParseBaseline("{\"schema\": ", "b.json")
                 .status()
                 .message()
@@ -98,7 +98,7 @@ TEST(Baseline, NotJsonOrNotAnObject) {
   EXPECT_FALSE(ParseBaseline("", "b.json").ok());
 }
 
-TEST(Baseline, ReadBaselineNamesTheFile) {
+TEST(GateBaseline, ReadBaselineNamesTheFile) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / "joulecast_baseline_test";
   fs::remove_all(dir);

@@ -5,7 +5,7 @@
 namespace joulecast::gate {
 namespace {
 
-TEST(Budget, EveryUnitInBaseUnits) {
+TEST(GateBudget, EveryUnitInBaseUnits) {
   struct Case {
     const char* text;
     BudgetUnit unit;
@@ -34,7 +34,7 @@ TEST(Budget, EveryUnitInBaseUnits) {
   EXPECT_DOUBLE_EQ(ParseBudget("250kJ")->amount, 250);
 }
 
-TEST(Budget, BadFormsSayWhatIsWrong) {
+TEST(GateBudget, BadFormsSayWhatIsWrong) {
   struct Case {
     const char* text;
     const char* says;
@@ -69,9 +69,9 @@ TEST(Budget, BadFormsSayWhatIsWrong) {
   }
 }
 
-TEST(Budget, OverflowingAmountIsAnError) { EXPECT_FALSE(ParseBudget("1e305MJ").ok()); }
+TEST(GateBudget, OverflowingAmountIsAnError) { EXPECT_FALSE(ParseBudget("1e305MJ").ok()); }
 
-TEST(Percent, WithOrWithoutTheSign) {
+TEST(GatePercent, WithOrWithoutTheSign) {
   EXPECT_DOUBLE_EQ(*ParsePercent("5%"), 0.05);
   EXPECT_DOUBLE_EQ(*ParsePercent("5"), 0.05);
   EXPECT_DOUBLE_EQ(*ParsePercent("0"), 0);
@@ -81,7 +81,7 @@ TEST(Percent, WithOrWithoutTheSign) {
   }
 }
 
-TEST(Level, NamesRoundTrip) {
+TEST(GateLevel, NamesRoundTrip) {
   for (Level l : {Level::step, Level::epoch, Level::run}) {
     EXPECT_EQ(ParseLevel(LevelName(l)), l);
   }

@@ -198,7 +198,7 @@ TEST(Gate, CaveatsBecomeWarnings) {
   EXPECT_EQ(r.warnings, std::vector<std::string>{"3 nodes are not modelled"});
 }
 
-TEST(FormatAmount, SiPrefixesInTheUnitsFamily) {
+TEST(GateFormatAmount, SiPrefixesInTheUnitsFamily) {
   EXPECT_EQ(FormatAmount(1090, BudgetUnit::J), "1.09 kJ");
   EXPECT_EQ(FormatAmount(1090, BudgetUnit::MJ), "1.09 kJ");
   EXPECT_EQ(FormatAmount(0.0107, BudgetUnit::kJ), "10.7 mJ");
@@ -208,7 +208,7 @@ TEST(FormatAmount, SiPrefixesInTheUnitsFamily) {
   EXPECT_EQ(FormatAmount(0, BudgetUnit::J), "0 J");
 }
 
-TEST(XmlEscape, MarkupControlCharactersAndInvalidUtf8) {
+TEST(GateXmlEscape, MarkupControlCharactersAndInvalidUtf8) {
   EXPECT_EQ(XmlEscape(R"(<a href="x">Tom & Jerry's</a>)"),
             "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&apos;s&lt;/a&gt;");
   EXPECT_EQ(XmlEscape("a\tb\nc\rd"), "a&#9;b&#10;c&#13;d");
