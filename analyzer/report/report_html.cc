@@ -149,7 +149,7 @@ std::string PredictionSection(const ReportInput& in) {
   row("per step", r.per_step);
   row("per epoch", r.per_epoch);
   row("whole run", r.total);
-  out += "</table>\n<p class=\"note\">The interval moves each kind's energy by its model's "
+  out += "</table>\n<p class=\"note\">The interval moves each layer's energy by its model's "
          "cross-validated error, all in the same direction.</p>\n</section>\n";
   return out;
 }
@@ -199,6 +199,14 @@ std::string KindSection(const ReportInput& in) {
       for (Kind k : s.missing_kinds) kinds += (kinds.empty() ? "" : ", ") + std::string(KindName(k));
       out += "<p class=\"notice\" id=\"missing-kinds\">The profile has no model for: " +
              Escape(kinds) + ". Those layers are predicted as zero, not counted.</p>\n";
+    }
+    if (!s.substitutes.empty()) {
+      std::string subs;
+      for (const auto& [cls, used] : s.substitutes) {
+        subs += (subs.empty() ? "" : ", ") + cls + " (predicted as " + used + ")";
+      }
+      out += "<p class=\"notice\" id=\"substituted-models\">The profile has no model of their "
+             "own for: " + Escape(subs) + ".</p>\n";
     }
   } else {
     const double all = MacsPerSample(c, c.total);
@@ -264,7 +272,8 @@ std::string LayerSection(const ReportInput& in) {
     } else {
       text = Si(v);
     }
-    std::string tip = n.name + " (" + n.op_type + ", " + kind + "): " + text +
+    std::string tip = n.name + " (" + n.op_type + ", " + (s ? "model " + ModelClass(lc) : kind) +
+                      "): " + text +
                       (s ? " per step, " + Percent(v, s->total.energy_j) + " of the step"
                          : " MACs per sample, forward and backward");
     items.push_back({n.name, kind, KindColour(lc.kind), v, text, tip});
@@ -363,8 +372,8 @@ std::string LayerTable(const ReportInput& in) {
   std::vector<std::string> header = {"layer", "op", "kind", "output shape", "params", "MACs/sample"};
   std::vector<bool> right = {false, false, false, false, true, true};
   if (in.prediction) {
-    header.push_back("energy/step");
-    right.push_back(true);
+    header.insert(header.end(), {"model", "energy/step"});
+    right.insert(right.end(), {false, true});
   }
   std::string out = "<section id=\"all-layers\">\n<details>\n<summary>All layers (table)</summary>\n"
                     "<table>\n" + Row(header, right, "th");
@@ -376,7 +385,9 @@ std::string LayerTable(const ReportInput& in) {
         n.name, n.op_type, std::string(KindName(lc.kind)),
         n.outputs.empty() ? "" : ShapeString(g, g.tensors[n.outputs[0]]), Grouped(lc.params.value()),
         lc.modelled ? Si(c.PerSample(lc.work.macs_fwd)) : "unmodelled"};
-    if (in.prediction) row.push_back(Quantity(in.prediction->layers[li].energy_j, "J"));
+    if (in.prediction) {
+      row.insert(row.end(), {ModelClass(lc), Quantity(in.prediction->layers[li].energy_j, "J")});
+    }
     out += Row(row, right);
   }
   return out + "</table>\n</details>\n</section>\n";

@@ -230,6 +230,7 @@ TEST(HtmlReport, PredictionShowsTotalsSharesLayersAndTheProfile) {
   // conv 1 J, relu none (no model), pool 0.2 J, linear 0.5 J, optimizer 0.3 J: a 2 J step.
   StepPrediction s = HandPrediction(m.c, {1, 0, 0.2, 0, 0.5, 0}, 0.3);
   s.missing_kinds = {Kind::relu, Kind::other};
+  s.substitutes = {{"conv.grouped", "conv"}};
   RunPrediction r = PredictRun(s, {.samples = 1000, .epochs = 3, .batch = 2,
                                    .carbon_g_per_kwh = 100});
   ReportInput in{&m.g, &m.c, &p, &s, true, &r};
@@ -271,6 +272,9 @@ TEST(HtmlReport, PredictionShowsTotalsSharesLayersAndTheProfile) {
   EXPECT_NE(html.find("<dt>cpu_model</dt><dd>AMD EPYC</dd>"), std::string::npos);
   EXPECT_NE(html.find("CPU time x 10 W per busy thread"), std::string::npos);
   EXPECT_NE(html.find("The profile has no model for: relu, other."), std::string::npos);
+  EXPECT_NE(html.find("no model of their own for: conv.grouped (predicted as conv)."),
+            std::string::npos);
+  EXPECT_NE(html.find("<th>model</th><th class=\"n\">energy/step</th>"), std::string::npos);
 
   p.meter_real = true;
   p.meter_kind = "rapl";
