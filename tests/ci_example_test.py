@@ -178,7 +178,7 @@ def main():
         check(gate_step in ran and "Baseline from the base branch" in ran,
               f"pass: the gate steps did not all run: {ran}")
         summary = read(os.path.join(ws, "step_summary.md"))
-        check(summary.startswith("### joulecast gate: \u2705 within budget"),
+        check(summary.startswith("### joulecast gate: \u2705 passed (2 checks)"),
               f"pass: summary starts {summary[:80]!r}")
         check("| check | limit | predicted | margin | result |" in summary, "pass: no table")
         check("baseline: " in summary and "budget: " in summary, "pass: a check is missing")
@@ -193,7 +193,7 @@ def main():
         failed, _ = run_job(job, ws, binary, {"BUDGET": "1J"}, log)
         check(failed == gate_step, f"over budget: expected {gate_step!r} to fail, got {failed!r}")
         summary = read(os.path.join(ws, "step_summary.md"))
-        check(summary.startswith("### joulecast gate: \u274c over budget"),
+        check(summary.startswith("### joulecast gate: \u274c failed (1 of 2 checks)"),
               f"over budget: summary starts {summary[:80]!r}")
         cases, failures = junit(ws)
         check(len(failures) == 1 and "exceeds budget 1 J" in failures[0].find("failure").get(

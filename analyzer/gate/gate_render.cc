@@ -32,12 +32,12 @@ const char* CheckName(const Check& c) {
   return c.kind == CheckKind::budget ? "budget" : "baseline";
 }
 
-// What a check limits, in words: "whole-run energy within budget 1 kJ".
+// What a check limits, in words: "whole-run energy within 1kJ".
 std::string CheckTitle(const Check& c, const GateOptions& o) {
   std::string what = LevelPhrase(c.level) +
                      (c.quantity == Quantity::energy ? " energy" : " emissions") +
                      (o.conservative ? " (upper bound)" : "");
-  if (c.kind == CheckKind::budget) return what + " within budget " + o.budget->text;
+  if (c.kind == CheckKind::budget) return what + " within " + o.budget->text;
   return what + " at most " + AllowedPercent(o.max_increase) + " over baseline " +
          FormatAmount(c.reference, c.display_unit) + " (" + o.baseline->source + ")";
 }
@@ -144,8 +144,14 @@ std::string Md(const std::string& s) {
 std::string Markdown(const GateResult& r) {
   const Subject& s = r.subject;
   const RunPrediction& run = s.run;
-  std::string out = std::string("### joulecast gate: ") +
-                    (r.pass ? "\xE2\x9C\x85 within budget" : "\xE2\x9D\x8C over budget") + "\n\n";
+  size_t failed = 0;
+  for (const Check& c : r.checks) failed += !c.pass;
+  const std::string checks =
+      std::to_string(r.checks.size()) + (r.checks.size() == 1 ? " check" : " checks");
+  std::string out = "### joulecast gate: ";
+  out += r.pass ? "\xE2\x9C\x85 passed (" + checks + ")"
+                : "\xE2\x9D\x8C failed (" + std::to_string(failed) + " of " + checks + ")";
+  out += "\n\n";
   out += "| check | limit | predicted | margin | result |\n";
   out += "| :--- | ---: | ---: | ---: | :---: |\n";
   for (const Check& c : r.checks) {

@@ -273,12 +273,12 @@ TEST(RenderGate, JunitHasOneCasePerCheckAndEscapesEveryString) {
 TEST(RenderGate, MarkdownTableForAPullRequest) {
   GateResult r = Gate({.budget = B("1kJ"), .baseline = MakeBaseline(50), .max_increase = 0.10});
   const std::string md = RenderGate(r, GateFormat::markdown);
-  EXPECT_EQ(md.rfind("### joulecast gate: \xE2\x9D\x8C over budget\n", 0), 0u) << md;
+  EXPECT_EQ(md.rfind("### joulecast gate: \xE2\x9D\x8C failed (1 of 2 checks)\n", 0), 0u) << md;
   EXPECT_NE(md.find("| check | limit | predicted | margin | result |\n| :--- | ---: | ---: | ---: "
                     "| :---: |\n"),
             std::string::npos)
       << md;
-  EXPECT_NE(md.find("| budget: whole-run energy within budget 1kJ | 1 kJ | 1.09 kJ | 9.0% over | "
+  EXPECT_NE(md.find("| budget: whole-run energy within 1kJ | 1 kJ | 1.09 kJ | 9.0% over | "
                     "\xE2\x9D\x8C |"),
             std::string::npos)
       << md;
@@ -291,7 +291,7 @@ TEST(RenderGate, MarkdownTableForAPullRequest) {
   s.profile.meter_real = true;
   s.profile.meter_kind = "rapl";
   const std::string real = RenderGate(Gate({.budget = B("2kJ")}, s), GateFormat::markdown);
-  EXPECT_EQ(real.rfind("### joulecast gate: \xE2\x9C\x85 within budget\n", 0), 0u);
+  EXPECT_EQ(real.rfind("### joulecast gate: \xE2\x9C\x85 passed (1 check)\n", 0), 0u);
   EXPECT_NE(real.find("a\\|b"), std::string::npos);
   EXPECT_EQ(real.find("estimated"), std::string::npos);
 }
