@@ -205,7 +205,7 @@ std::string Summary(const CalibrationOutcome& o, const std::string& output) {
   s += "meter " + p.meter_kind + (p.meter_real ? " (hardware counter)" : " (estimate, not a counter)") +
        ": " + p.meter_description + "\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-12s %7s  %-10s %-10s  %s\n", "kind", "samples",
+  std::snprintf(line, sizeof line, "%-22s %7s  %-10s %-10s  %s\n", "model class", "samples",
                 "cv_mape", "time mape", "features");
   s += line;
   auto row = [&](const std::string& name, const LinearModel& m, double time_mape) {
@@ -214,13 +214,13 @@ std::string Summary(const CalibrationOutcome& o, const std::string& output) {
       if (!features.empty()) features += ", ";
       features += f;
     }
-    std::snprintf(line, sizeof line, "%-12s %7d  %-10s %-10s  %s\n", name.c_str(), m.samples,
+    std::snprintf(line, sizeof line, "%-22s %7d  %-10s %-10s  %s\n", name.c_str(), m.samples,
                   Percent(m.cv_mape).c_str(), Percent(time_mape).c_str(), features.c_str());
     s += line;
   };
-  for (const auto& [kind, m] : p.kinds) {
-    auto t = o.fit.time_cv_mape.find(kind);
-    row(std::string(KindName(kind)), m, t == o.fit.time_cv_mape.end() ? 0 : t->second);
+  for (const auto& [cls, m] : p.models) {
+    auto t = o.fit.time_cv_mape.find(cls);
+    row(cls, m, t == o.fit.time_cv_mape.end() ? 0 : t->second);
   }
   row("step", p.step, o.fit.step_time_cv_mape);
   return s;

@@ -13,12 +13,14 @@ Work& Work::operator+=(const Work& o) {
   elements_fwd += o.elements_fwd;
   elements_bwd += o.elements_bwd;
   saved_bytes += o.saved_bytes;
+  im2col_elements += o.im2col_elements;
   return *this;
 }
 
 bool Work::overflowed() const {
   return macs_fwd.overflowed() || macs_bwd_input.overflowed() || macs_bwd_weight.overflowed() ||
-         elements_fwd.overflowed() || elements_bwd.overflowed() || saved_bytes.overflowed();
+         elements_fwd.overflowed() || elements_bwd.overflowed() || saved_bytes.overflowed() ||
+         im2col_elements.overflowed();
 }
 
 namespace {
@@ -197,6 +199,13 @@ class Counter {
         Count per_output = 1;
         for (size_t i = 1; i < wt.dims.size(); ++i) per_output = per_output * Count(wt.dims[i]);
         macs = Elements(g_.tensors[n.outputs[0]]) * per_output;
+        // Output positions (all dims but channels) x input channels x kernel area.
+        const Tensor& out = g_.tensors[n.outputs[0]];
+        Count positions = 1;
+        for (size_t i = 0; i < out.dims.size(); ++i) {
+          if (i != 1) positions = positions * Count(out.dims[i]);
+        }
+        w.im2col_elements += positions * Count(n.Int("group", 1)) * per_output;
         break;
       }
       case Op::ConvTranspose: {
@@ -210,11 +219,13 @@ class Counter {
         const Tensor& a = In(n, 0);
         int64_t k = n.Int("transA", 0) ? a.dims[0] : a.dims[1];
         macs = Elements(g_.tensors[n.outputs[0]]) * Count(k);
+        w.im2col_elements += Elements(a);
         break;
       }
       case Op::MatMul: {
         const Tensor& a = In(n, 0);
         macs = Elements(g_.tensors[n.outputs[0]]) * Count(a.dims.back());
+        w.im2col_elements += Elements(a);
         break;
       }
       default:

@@ -30,6 +30,11 @@ struct Work {
   Count elements_fwd;     ///< Output elements the forward writes (memory-bound work).
   Count elements_bwd;     ///< Gradient elements the backward writes (inputs and weights).
   Count saved_bytes;      ///< Activation bytes kept from forward for backward.
+  /// Elements of the unfolded input a convolution or matrix product multiplies: output
+  /// positions x input channels x kernel area (im2col), or the left operand's elements. With
+  /// macs_fwd and elements_fwd it tells a layer's shape apart: macs / im2col is its output
+  /// channels, macs / elements_fwd its reduction length.
+  Count im2col_elements;
 
   Work& operator+=(const Work& o);
   /// True if any counter overflowed 64 bits.

@@ -97,7 +97,7 @@ const LinearModel* ModelFor(const Profile& profile, const std::string& model_cla
 const std::vector<std::string>& FeatureNames() {
   static const std::vector<std::string> names = {
       "macs_fwd", "macs_bwd_input", "macs_bwd_weight", "elements_fwd", "elements_bwd",
-      "saved_activation_bytes", "layers", "params", "one"};
+      "saved_activation_bytes", "im2col_elements", "layers", "params", "one"};
   return names;
 }
 
@@ -109,6 +109,7 @@ double LayerFeature(const LayerCost& layer, const std::string& name) {
   if (name == "elements_fwd") return static_cast<double>(w.elements_fwd.value());
   if (name == "elements_bwd") return static_cast<double>(w.elements_bwd.value());
   if (name == "saved_activation_bytes") return static_cast<double>(w.saved_bytes.value());
+  if (name == "im2col_elements") return static_cast<double>(w.im2col_elements.value());
   if (name == "layers") return 1;
   if (name == "params") return static_cast<double>(layer.params.value());
   return 0;

@@ -400,13 +400,17 @@ Result<CalibrationOutcome> RunCalibration(const CalibrationOptions& options, Ene
     auto design = DesignFromName(s.design);
     if (!design) return Status::Error(options.db_path + ": unknown design '" + s.design + "'");
     FitSample f;
-    f.kind = DesignKind(*design);
     Result<NetworkFeatures> probe = FeaturesOfJson(s.probe_json, s.batch);
     if (!probe.ok()) return probe.status();
     Result<NetworkFeatures> base = FeaturesOfJson(s.base_json, s.batch);
     if (!base.ok()) return base.status();
     f.probe = std::move(*probe);
     f.base = std::move(*base);
+    f.model_class = SampleClass(*design, Difference(f.probe, f.base));
+    if (f.model_class.empty()) {
+      return Status::Error(options.db_path + ": " + s.design + " sample " +
+                           std::to_string(s.index) + " adds no layer of its kind");
+    }
     f.probe_energy_j = s.probe.energy_j;
     f.probe_energy_se_j = s.probe.energy_se_j;
     f.probe_time_s = s.probe.time_s;
@@ -437,7 +441,7 @@ Result<CalibrationOutcome> RunCalibration(const CalibrationOptions& options, Ene
   p.meter_kind = meter.kind();
   p.meter_real = meter.real();
   p.meter_description = meter.description();
-  p.kinds = fit->kinds;
+  p.models = fit->models;
   p.step = fit->step;
   out.fit = std::move(*fit);
   out.elapsed_s = Since(start);

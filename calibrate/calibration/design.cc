@@ -294,6 +294,13 @@ std::optional<Design> DesignFromName(std::string_view name) {
 
 Kind DesignKind(Design design) { return Info(design).kind; }
 
+std::string SampleClass(Design design, const NetworkFeatures& delta) {
+  if (design == Design::conv_first || design == Design::linear_first) {
+    return std::string(KindName(DesignKind(design))) + ".input";
+  }
+  return MeasuredClass(delta, DesignKind(design));
+}
+
 DesignLimits FullLimits() { return DesignLimits{}; }
 
 DesignLimits QuickLimits() {

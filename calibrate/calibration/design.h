@@ -21,6 +21,7 @@
 
 #include "analyzer/core/ops.h"
 #include "analyzer/core/status.h"
+#include "calibrate/calibration/features.h"
 
 namespace joulecast {
 
@@ -50,6 +51,12 @@ std::string_view DesignName(Design design);
 std::optional<Design> DesignFromName(std::string_view name);
 /// The layer kind a design measures.
 Kind DesignKind(Design design);
+
+/// The model class a sample of `design` measures, from its probe - base features: kind.input
+/// for the designs whose layer reads the data (conv_first, linear_first, whose probe also turns
+/// the head's input class around), else the class of the kind the probe adds the most layers of
+/// (MeasuredClass()). Empty if none.
+std::string SampleClass(Design design, const NetworkFeatures& delta);
 
 /// The sizes configurations are drawn from (log-uniformly) and the work cap of one probe.
 struct DesignLimits {

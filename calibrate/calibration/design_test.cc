@@ -171,25 +171,26 @@ TEST(Features, ProbeMinusBaseOfAHandWrittenReluPair) {
   Result<NetworkFeatures> b = FeaturesOfJson(base, 2);
   ASSERT_TRUE(p.ok() && b.ok());
   // Base, by hand at batch 2: stem 2*4*8*8 = 512 outputs, each 3 MACs.
-  EXPECT_EQ(b->Get(Kind::conv, "macs_fwd"), 1536);
-  EXPECT_EQ(b->Get(Kind::conv, "macs_bwd_input"), 0);  // It reads the data.
-  EXPECT_EQ(b->Get(Kind::conv, "macs_bwd_weight"), 1536);
-  EXPECT_EQ(b->Get(Kind::pool, "elements_fwd"), 8);     // 2 x 4 averages
-  EXPECT_EQ(b->Get(Kind::pool, "elements_bwd"), 512);   // its input's gradient
-  EXPECT_EQ(b->Get(Kind::linear, "macs_fwd"), 80);      // 2 x 4 x 10
+  EXPECT_EQ(b->Get("conv.input", "macs_fwd"), 1536);
+  EXPECT_EQ(b->Get("conv.input", "macs_bwd_input"), 0);  // It reads the data.
+  EXPECT_EQ(b->Get("conv.input", "macs_bwd_weight"), 1536);
+  EXPECT_EQ(b->Get("pool.global_avg", "elements_fwd"), 8);     // 2 x 4 averages
+  EXPECT_EQ(b->Get("pool.global_avg", "elements_bwd"), 512);   // its input's gradient
+  EXPECT_EQ(b->Get("linear", "macs_fwd"), 80);      // 2 x 4 x 10
   EXPECT_EQ(b->params, 4 * 3 + 4 + 4 * 10 + 10);
-  EXPECT_EQ(b->Get(Kind::conv, "layers"), 1);
+  EXPECT_EQ(b->Get("conv.input", "layers"), 1);
 
   const NetworkFeatures d = Difference(*p, *b);
-  EXPECT_EQ(d.Get(Kind::relu, "elements_fwd"), 512);
-  EXPECT_EQ(d.Get(Kind::relu, "elements_bwd"), 512);
-  EXPECT_EQ(d.Get(Kind::relu, "saved_activation_bytes"), 512 * 4);  // relu keeps its output
-  EXPECT_EQ(d.Get(Kind::relu, "layers"), 1);
-  for (Kind k : {Kind::conv, Kind::pool, Kind::linear}) {
+  EXPECT_EQ(d.Get("relu", "elements_fwd"), 512);
+  EXPECT_EQ(d.Get("relu", "elements_bwd"), 512);
+  EXPECT_EQ(d.Get("relu", "saved_activation_bytes"), 512 * 4);  // relu keeps its output
+  EXPECT_EQ(d.Get("relu", "layers"), 1);
+  for (const char* k : {"conv.input", "pool.global_avg", "linear"}) {
     for (const char* f : {"macs_fwd", "elements_fwd", "elements_bwd", "layers"}) {
-      EXPECT_EQ(d.Get(k, f), 0) << KindName(k) << " " << f;
+      EXPECT_EQ(d.Get(k, f), 0) << k << " " << f;
     }
   }
+  EXPECT_EQ(MeasuredClass(d, Kind::relu), "relu");
   EXPECT_EQ(d.params, 0);
 }
 
@@ -209,15 +210,17 @@ TEST(Features, ConvPairsMatchTheFormulas) {
     ASSERT_TRUE(pf.ok() && bf.ok());
     const NetworkFeatures d = Difference(*pf, *bf);
     const double macs = n * cout * ho * ho * (cin / g) * k * k;
-    EXPECT_EQ(d.Get(Kind::conv, "macs_fwd"), macs) << p->config_json;
-    EXPECT_EQ(d.Get(Kind::conv, "macs_bwd_input"), macs) << p->config_json;  // after the stem
-    EXPECT_EQ(d.Get(Kind::conv, "macs_bwd_weight"), macs) << p->config_json;
-    EXPECT_EQ(d.Get(Kind::conv, "elements_fwd"), n * cout * ho * ho);
-    EXPECT_EQ(d.Get(Kind::conv, "layers"), 1);
-    EXPECT_EQ(d.Get(Kind::pool, "elements_fwd"), n * (cout - cin));
-    EXPECT_EQ(d.Get(Kind::pool, "elements_bwd"), n * (cout * ho * ho - cin * h * h));
-    EXPECT_EQ(d.Get(Kind::pool, "layers"), 0);
-    EXPECT_EQ(d.Get(Kind::linear, "macs_fwd"), n * 10 * (cout - cin));
+    const std::string cls = MeasuredClass(d, Kind::conv);
+    EXPECT_EQ(cls, g == 1 ? "conv" : g == cin ? "conv.depthwise" : "conv.grouped") << p->config_json;
+    EXPECT_EQ(d.Get(cls, "macs_fwd"), macs) << p->config_json;
+    EXPECT_EQ(d.Get(cls, "macs_bwd_input"), macs) << p->config_json;  // after the stem
+    EXPECT_EQ(d.Get(cls, "macs_bwd_weight"), macs) << p->config_json;
+    EXPECT_EQ(d.Get(cls, "elements_fwd"), n * cout * ho * ho);
+    EXPECT_EQ(d.Get(cls, "layers"), 1);
+    EXPECT_EQ(d.Get("pool.global_avg", "elements_fwd"), n * (cout - cin));
+    EXPECT_EQ(d.Get("pool.global_avg", "elements_bwd"), n * (cout * ho * ho - cin * h * h));
+    EXPECT_EQ(d.Get("pool.global_avg", "layers"), 0);
+    EXPECT_EQ(d.Get("linear", "macs_fwd"), n * 10 * (cout - cin));
     EXPECT_EQ(d.params, cout * (cin / g) * k * k + cout + 10 * (cout - cin));
     ++checked;
   }
@@ -231,17 +234,18 @@ TEST(Features, FirstLayerDesignsComputeNoInputGradient) {
     Result<NetworkFeatures> pf = FeaturesOfJson(p->probe_json, p->batch);
     Result<NetworkFeatures> bf = FeaturesOfJson(p->base_json, p->batch);
     ASSERT_TRUE(pf.ok() && bf.ok());
-    const Kind k = DesignKind(d);
     const NetworkFeatures delta = Difference(*pf, *bf);
+    const std::string k = std::string(KindName(DesignKind(d))) + ".input";
+    EXPECT_EQ(SampleClass(d, delta), k);
     EXPECT_GT(delta.Get(k, "macs_fwd"), 0);
     EXPECT_GT(delta.Get(k, "macs_bwd_weight"), 0);
     // The head's linear gets an input gradient in the probe; the layer itself none: the only
     // input-gradient MACs are the head's, fout x 10 per sample.
     if (d == Design::conv_first) {
-      EXPECT_EQ(pf->Get(Kind::conv, "macs_bwd_input"), 0);
+      EXPECT_EQ(pf->Get("conv.input", "macs_bwd_input"), 0);
     } else {
       const double fout = json::parse(p->config_json)["out_features"];
-      EXPECT_EQ(pf->Get(Kind::linear, "macs_bwd_input"), p->batch * fout * 10);
+      EXPECT_EQ(pf->Get("linear", "macs_bwd_input"), p->batch * fout * 10);
     }
   }
 }

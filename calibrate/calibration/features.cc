@@ -5,9 +5,9 @@
 
 namespace joulecast {
 
-double NetworkFeatures::Get(Kind kind, const std::string& name) const {
-  auto k = by_kind.find(kind);
-  if (k == by_kind.end()) return 0;
+double NetworkFeatures::Get(const std::string& model_class, const std::string& name) const {
+  auto k = by_class.find(model_class);
+  if (k == by_class.end()) return 0;
   auto f = k->second.find(name);
   return f == k->second.end() ? 0 : f->second;
 }
@@ -21,7 +21,7 @@ Result<NetworkFeatures> FeaturesOf(const Graph& graph, const ModelCost& cost) {
                            "): " + lc.why_unmodelled);
     }
     if (lc.kind == Kind::shape) continue;
-    std::map<std::string, double>& sums = f.by_kind[lc.kind];
+    std::map<std::string, double>& sums = f.by_class[ModelClass(lc)];
     for (const std::string& name : FeatureNames()) {
       if (name == "params" || name == "one") continue;
       sums[name] += LayerFeature(lc, name);
@@ -43,11 +43,26 @@ Result<NetworkFeatures> FeaturesOfJson(const std::string& json, int64_t batch) {
 
 NetworkFeatures Difference(const NetworkFeatures& a, const NetworkFeatures& b) {
   NetworkFeatures d = a;
-  for (const auto& [kind, sums] : b.by_kind) {
-    for (const auto& [name, value] : sums) d.by_kind[kind][name] -= value;
+  for (const auto& [cls, sums] : b.by_class) {
+    for (const auto& [name, value] : sums) d.by_class[cls][name] -= value;
   }
   d.params = a.params - b.params;
   return d;
+}
+
+std::string MeasuredClass(const NetworkFeatures& delta, Kind kind) {
+  const std::string k(KindName(kind));
+  std::string best;
+  double most = 0;
+  for (const auto& [cls, sums] : delta.by_class) {
+    if (cls != k && cls.rfind(k + ".", 0) != 0) continue;
+    auto it = sums.find("layers");
+    if (it != sums.end() && it->second > most) {
+      most = it->second;
+      best = cls;
+    }
+  }
+  return best;
 }
 
 }  // namespace joulecast

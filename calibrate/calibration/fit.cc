@@ -14,16 +14,17 @@ namespace {
 
 enum class Target { energy, time };
 
-// Which columns the design matrix has: per kind its feature set, then the step model's.
+// Which columns the design matrix has: per model class its feature set, then the step model's.
 struct Columns {
-  std::vector<std::pair<Kind, std::string>> layer;  // (kind, feature)
+  std::vector<std::pair<std::string, std::string>> layer;  // (class, feature)
   static constexpr int kStep = 2;                   // "params", "one"
   int size() const { return static_cast<int>(layer.size()) + kStep; }
 };
 
-Columns MakeColumns(const std::set<Kind>& kinds, const std::map<Kind, FeatureSet>& selection) {
+Columns MakeColumns(const std::set<std::string>& kinds,
+                    const std::map<std::string, FeatureSet>& selection) {
   Columns c;
-  for (Kind k : kinds) {
+  for (const std::string& k : kinds) {
     for (const std::string& f : selection.at(k)) c.layer.emplace_back(k, f);
   }
   return c;
@@ -64,8 +65,8 @@ class Fitter {
   Fitter(const std::vector<FitSample>& samples, int folds, uint64_t seed) : samples_(samples) {
     for (const FitSample& s : samples) {
       prepared_.push_back(Prepare(s));
-      for (const auto& [k, sums] : s.probe.by_kind) kinds_.insert(k);
-      for (const auto& [k, sums] : s.base.by_kind) kinds_.insert(k);
+      for (const auto& [k, sums] : s.probe.by_class) kinds_.insert(k);
+      for (const auto& [k, sums] : s.base.by_class) kinds_.insert(k);
     }
     // Seeded shuffle (Fisher-Yates on splitmix64), then deal the samples round-robin.
     const int n = static_cast<int>(samples.size());
@@ -81,7 +82,7 @@ class Fitter {
     for (int p = 0; p < n; ++p) fold_[order[p]] = p % folds_;
   }
 
-  const std::set<Kind>& kinds() const { return kinds_; }
+  const std::set<std::string>& kinds() const { return kinds_; }
 
   // Coefficients fitted on every sample whose fold is not `held_out` (-1: all).
   Eigen::VectorXd Fit(const Columns& c, Target t, int held_out) const {
@@ -117,13 +118,13 @@ class Fitter {
 
   // Held-out MAPE per kind (on Delta) and for the base networks (the step), by k-fold CV.
   struct Errors {
-    std::map<Kind, double> by_kind;
+    std::map<std::string, double> by_kind;
     double base = 0;
     std::vector<double> delta;  // held-out prediction per sample
   };
   Errors CrossValidate(const Columns& c, Target t) const {
     const int ti = t == Target::energy ? 0 : 1;
-    std::map<Kind, std::pair<double, int>> sums;
+    std::map<std::string, std::pair<double, int>> sums;
     double base_sum = 0;
     std::vector<double> predicted(samples_.size());
     for (int f = 0; f < folds_; ++f) {
@@ -134,7 +135,7 @@ class Fitter {
         const double delta = Row(c, p.delta, 0).dot(coef);
         const double base = Row(c, samples_[i].base, 1).dot(coef);
         predicted[i] = delta;
-        auto& [sum, count] = sums[samples_[i].kind];
+        auto& [sum, count] = sums[samples_[i].model_class];
         sum += Ape(delta, p.y_delta[ti]);
         ++count;
         base_sum += Ape(base, p.y_base[ti]);
@@ -154,12 +155,13 @@ class Fitter {
 
   const std::vector<FitSample>& samples_;
   std::vector<Prepared> prepared_;
-  std::set<Kind> kinds_;
+  std::set<std::string> kinds_;
   std::vector<int> fold_;
   int folds_ = 2;
 };
 
-std::vector<double> Slice(const Eigen::VectorXd& coef, const Columns& c, Kind kind) {
+std::vector<double> Slice(const Eigen::VectorXd& coef, const Columns& c,
+                          const std::string& kind) {
   std::vector<double> out;
   for (size_t i = 0; i < c.layer.size(); ++i) {
     if (c.layer[i].first == kind) out.push_back(coef(static_cast<Eigen::Index>(i)));
@@ -169,14 +171,17 @@ std::vector<double> Slice(const Eigen::VectorXd& coef, const Columns& c, Kind ki
 
 }  // namespace
 
-std::vector<FeatureSet> DefaultCandidates(Kind kind) {
+std::vector<FeatureSet> DefaultCandidates(const std::string& model_class) {
   const FeatureSet macs = {"macs_fwd", "macs_bwd_input", "macs_bwd_weight"};
-  if (kind == Kind::conv || kind == Kind::linear) {
-    FeatureSet a = macs, b = macs, c = macs;
+  const std::string kind = model_class.substr(0, model_class.find('.'));
+  if (kind == "conv" || kind == "linear") {
+    FeatureSet a = macs, b = macs, c = macs, d = macs;
     a.push_back("layers");
     b.insert(b.end(), {"elements_fwd", "elements_bwd", "layers"});
-    c.insert(c.end(), {"elements_fwd", "elements_bwd", "saved_activation_bytes", "layers"});
-    return {a, b, c};
+    c.insert(c.end(), {"im2col_elements", "elements_fwd", "elements_bwd", "layers"});
+    d.insert(d.end(), {"im2col_elements", "elements_fwd", "elements_bwd",
+                       "saved_activation_bytes", "layers"});
+    return {a, b, c, d};
   }
   return {{"elements_fwd", "elements_bwd", "layers"},
           {"elements_fwd", "elements_bwd", "saved_activation_bytes", "layers"}};
@@ -193,26 +198,26 @@ Result<FitResult> FitModels(const std::vector<FitSample>& samples, const FitOpti
                      s.probe_energy_se_j, s.base_energy_se_j, s.probe_time_se_s,
                      s.base_time_se_s}) {
       if (!std::isfinite(v)) {
-        return Status::Error("sample " + std::to_string(i) + " (" +
-                             std::string(KindName(s.kind)) + ") has a non-finite measurement");
+        return Status::Error("sample " + std::to_string(i) + " (" + s.model_class +
+                             ") has a non-finite measurement");
       }
     }
   }
   Fitter fitter(samples, options.folds, options.seed);
-  std::map<Kind, int> counts;
-  for (const FitSample& s : samples) ++counts[s.kind];
+  std::map<std::string, int> counts;
+  for (const FitSample& s : samples) ++counts[s.model_class];
 
-  auto candidates = [&](Kind k) {
+  auto candidates = [&](const std::string& k) {
     auto it = options.candidates.find(k);
     return it != options.candidates.end() && !it->second.empty() ? it->second
                                                                   : DefaultCandidates(k);
   };
-  std::map<Kind, FeatureSet> selection;
-  for (Kind k : fitter.kinds()) selection[k] = candidates(k).front();
+  std::map<std::string, FeatureSet> selection;
+  for (const std::string& k : fitter.kinds()) selection[k] = candidates(k).front();
 
-  // Coordinate descent: each kind in turn takes its candidate with the lowest held-out MAPE,
-  // the others fixed; a later candidate must be better by a margin to replace an earlier
-  // (simpler) one.
+  // Coordinate descent: each measured class in turn takes its candidate with the lowest held-out
+  // MAPE, the others fixed; a later candidate must be better by a margin (2% of the error and
+  // 0.01 percentage points) to replace an earlier, simpler one.
   for (int pass = 0; pass < 3; ++pass) {
     bool changed = false;
     for (const auto& [kind, count] : counts) {
@@ -221,11 +226,11 @@ Result<FitResult> FitModels(const std::vector<FitSample>& samples, const FitOpti
       double best = 0;
       size_t best_i = 0;
       for (size_t i = 0; i < cands.size(); ++i) {
-        std::map<Kind, FeatureSet> trial = selection;
+        std::map<std::string, FeatureSet> trial = selection;
         trial[kind] = cands[i];
         const double mape =
             fitter.CrossValidate(MakeColumns(fitter.kinds(), trial), Target::energy).by_kind[kind];
-        if (i == 0 || mape < best * 0.98) {
+        if (i == 0 || mape < best * 0.98 - 1e-4) {
           best = mape;
           best_i = i;
         }
@@ -245,15 +250,24 @@ Result<FitResult> FitModels(const std::vector<FitSample>& samples, const FitOpti
   const auto cv_time = fitter.CrossValidate(columns, Target::time);
 
   FitResult r;
-  for (const auto& [kind, count] : counts) {
+  for (const std::string& cls : fitter.kinds()) {
     LinearModel m;
-    m.features = selection[kind];
-    m.energy_j = Slice(energy, columns, kind);
-    m.time_s = Slice(time, columns, kind);
-    m.cv_mape = cv_energy.by_kind.at(kind);
-    m.samples = count;
-    r.kinds[kind] = m;
-    r.time_cv_mape[kind] = cv_time.by_kind.at(kind);
+    m.features = selection[cls];
+    m.energy_j = Slice(energy, columns, cls);
+    m.time_s = Slice(time, columns, cls);
+    auto measured = counts.find(cls);
+    if (measured != counts.end()) {
+      m.cv_mape = cv_energy.by_kind.at(cls);
+      m.samples = measured->second;
+      r.time_cv_mape[cls] = cv_time.by_kind.at(cls);
+    } else {
+      // A class only the stems and heads have: fitted through the networks it is part of, so
+      // its error is the held-out error of whole base networks.
+      m.cv_mape = cv_energy.base;
+      m.samples = 0;
+      r.time_cv_mape[cls] = cv_time.base;
+    }
+    r.models[cls] = m;
   }
   const Eigen::Index n = columns.size();
   r.step.features = {"params", "one"};

@@ -30,7 +30,7 @@ namespace joulecast {
 /// One measured sample as the fit sees it. Energies in joules and times in seconds per training
 /// step, each the mean over repeats with its standard error.
 struct FitSample {
-  Kind kind = Kind::conv;  ///< The kind the sample measures (its design's).
+  std::string model_class = "conv";  ///< The class the sample measures (MeasuredClass()).
   NetworkFeatures probe, base;
   double probe_energy_j = 0, probe_energy_se_j = 0;
   double base_energy_j = 0, base_energy_se_j = 0;
@@ -43,24 +43,27 @@ struct FitSample {
 /// Feature names of one candidate model, from FeatureNames().
 using FeatureSet = std::vector<std::string>;
 
-/// Candidates for `kind`: MAC-based ones for conv and linear (three MAC features and "layers",
-/// then with elements, then with saved activation bytes), element-based ones otherwise.
-std::vector<FeatureSet> DefaultCandidates(Kind kind);
+/// Candidates for a model class: MAC-based ones for conv and linear classes (three MAC features
+/// and "layers", then with elements, then with saved activation bytes), element-based ones
+/// otherwise.
+std::vector<FeatureSet> DefaultCandidates(const std::string& model_class);
 
 struct FitOptions {
   int folds = 5;          ///< k of the cross-validation (fewer when there are fewer samples).
   uint64_t seed = 1;      ///< Seeds the assignment of samples to folds.
-  /// Candidates per kind; a kind not listed gets DefaultCandidates(kind).
-  std::map<Kind, std::vector<FeatureSet>> candidates;
+  /// Candidates per model class; a class not listed gets DefaultCandidates().
+  std::map<std::string, std::vector<FeatureSet>> candidates;
 };
 
 struct FitResult {
-  /// One model per kind that has samples, with its cross-validated energy MAPE on Delta.
-  std::map<Kind, LinearModel> kinds;
+  /// One model per class in any network: a class that samples measure has the cross-validated
+  /// energy MAPE of its Delta and its sample count; one only in stems and heads (samples 0)
+  /// has the held-out MAPE of the base networks.
+  std::map<std::string, LinearModel> models;
   /// The step model ("params", "one"); its cv_mape is on held-out base networks' energy.
   LinearModel step;
   /// The same cross-validation of the time models, for the record.
-  std::map<Kind, double> time_cv_mape;
+  std::map<std::string, double> time_cv_mape;
   double step_time_cv_mape = 0;
   /// Per sample (in input order), its Delta's energy as predicted when it was held out.
   std::vector<double> held_out_delta_energy_j;
