@@ -11,6 +11,8 @@ replaced by what this test set up: the joulecast built here, first on PATH. Ever
 as written, with the job's and the step's env, GITHUB_STEP_SUMMARY pointing at a file, and
 `if:` honoured for always() and failure().
 
+It also checks that docs/ci-github-actions.md shows the workflow exactly as the file has it.
+
 Four scenarios, each with what must come out of it:
   pass        the base branch has the same model: the gate passes, the summary has the table,
               the JUnit report has two passing cases;
@@ -31,6 +33,7 @@ import xml.etree.ElementTree as ET
 
 import yaml
 
+GATE_STEP = "Gate the training energy"
 SKIP_NAME = re.compile(r"\b(install|build)\b", re.IGNORECASE)
 STEP_TIMEOUT_S = 300
 
@@ -152,72 +155,86 @@ def make_workspace(root, source_dir, model, base_model):
     return workspace
 
 
+def check_workflow(binary, source_dir):
+    """Checks the workflow's shape and its copy in the docs; returns the job."""
+    check(os.access(binary, os.X_OK), f"{binary} is not an executable")
+    workflow = os.path.join(source_dir, "docs", "examples", "joulecast-gate.yml")
+    _, job = load_job(workflow)
+    doc = os.path.join(source_dir, "docs", "ci-github-actions.md")
+    check("```yaml\n" + read(workflow) + "```\n" in read(doc),
+          "docs/ci-github-actions.md does not show docs/examples/joulecast-gate.yml as it is")
+    check(any(s.get("name") == GATE_STEP for s in job["steps"]), f"no step {GATE_STEP!r}")
+    uploads = [s for s in job["steps"]
+               if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    check(uploads and "joulecast-gate.xml" in str(uploads[0].get("with", {}).get("path")) and
+          uploads[0].get("if") == "always()",
+          "the JUnit report is not uploaded with if: always()")
+    return job
+
+
+def scenarios(job, binary, source_dir, root, log):
+    model = job["env"]["MODEL"]
+
+    log.append("scenario: pass")
+    ws = make_workspace(root, source_dir, model, "same")
+    failed, ran = run_job(job, ws, binary, {}, log)
+    check(failed is None, f"pass: step {failed!r} failed")
+    check(GATE_STEP in ran and "Baseline from the base branch" in ran,
+          f"pass: the gate steps did not all run: {ran}")
+    summary = read(os.path.join(ws, "step_summary.md"))
+    check(summary.startswith("### joulecast gate: \u2705 passed (2 checks)"),
+          f"pass: summary starts {summary[:80]!r}")
+    check("| check | limit | predicted | margin | result |" in summary, "pass: no table")
+    check("baseline: " in summary and "budget: " in summary, "pass: a check is missing")
+    check("Per-layer analysis" in summary, "pass: the analysis is not in the summary")
+    cases, failures = junit(ws)
+    check(len(cases) == 2 and not failures, f"pass: {len(cases)} cases, {len(failures)} failed")
+    for f in ("baseline.json", "pr-analysis.json", "joulecast-gate.md"):
+        read(os.path.join(ws, f))
+
+    log.append("scenario: over budget")
+    ws = make_workspace(root, source_dir, model, "same")
+    failed, _ = run_job(job, ws, binary, {"BUDGET": "1J"}, log)
+    check(failed == GATE_STEP, f"over budget: expected {GATE_STEP!r} to fail, got {failed!r}")
+    summary = read(os.path.join(ws, "step_summary.md"))
+    check(summary.startswith("### joulecast gate: \u274c failed (1 of 2 checks)"),
+          f"over budget: summary starts {summary[:80]!r}")
+    cases, failures = junit(ws)
+    check(len(failures) == 1 and
+          "exceeds budget 1 J" in failures[0].find("failure").get("message"),
+          "over budget: the JUnit failure does not name the budget")
+
+    log.append("scenario: regression against the base branch")
+    ws = make_workspace(root, source_dir, model, "models/lenet5.json")
+    failed, _ = run_job(job, ws, binary, {}, log)
+    check(failed == GATE_STEP, f"regression: expected {GATE_STEP!r} to fail, got {failed!r}")
+    cases, failures = junit(ws)
+    check(len(cases) == 2 and len(failures) == 1 and
+          failures[0].find("failure").get("type") == "over baseline",
+          "regression: the baseline case did not fail alone")
+
+    log.append("scenario: a model new in the pull request")
+    ws = make_workspace(root, source_dir, model, None)
+    failed, _ = run_job(job, ws, binary, {}, log)
+    check(failed is None, f"new model: step {failed!r} failed")
+    check(not os.path.exists(os.path.join(ws, "baseline.json")), "new model: a baseline?")
+    cases, failures = junit(ws)
+    check(len(cases) == 1 and not failures, "new model: expected one passing budget case")
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     binary, source_dir = sys.argv[1], sys.argv[2]
-    check(os.access(binary, os.X_OK), f"{binary} is not an executable")
-    workflow = os.path.join(source_dir, "docs", "examples", "joulecast-gate.yml")
-    _, job = load_job(workflow)
-    model = job["env"]["MODEL"]
-    gate_step = "Gate the training energy"
-    check(any(s.get("name") == gate_step for s in job["steps"]), f"no step {gate_step!r}")
-    uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith(
-        "actions/upload-artifact")]
-    check(uploads and "joulecast-gate.xml" in str(uploads[0].get("with", {}).get("path")) and
-          uploads[0].get("if") == "always()",
-          "the JUnit report is not uploaded with if: always()")
-
     root = tempfile.mkdtemp(prefix="joulecast_ci_example_")
     log = []
     try:
-        log.append("scenario: pass")
-        ws = make_workspace(root, source_dir, model, "same")
-        failed, ran = run_job(job, ws, binary, {}, log)
-        check(failed is None, f"pass: step {failed!r} failed")
-        check(gate_step in ran and "Baseline from the base branch" in ran,
-              f"pass: the gate steps did not all run: {ran}")
-        summary = read(os.path.join(ws, "step_summary.md"))
-        check(summary.startswith("### joulecast gate: \u2705 passed (2 checks)"),
-              f"pass: summary starts {summary[:80]!r}")
-        check("| check | limit | predicted | margin | result |" in summary, "pass: no table")
-        check("baseline: " in summary and "budget: " in summary, "pass: a check is missing")
-        check("Per-layer analysis" in summary, "pass: the analysis is not in the summary")
-        cases, failures = junit(ws)
-        check(len(cases) == 2 and not failures, f"pass: {len(cases)} cases, {len(failures)} failed")
-        for f in ("baseline.json", "pr-analysis.json", "joulecast-gate.md"):
-            read(os.path.join(ws, f))
-
-        log.append("scenario: over budget")
-        ws = make_workspace(root, source_dir, model, "same")
-        failed, _ = run_job(job, ws, binary, {"BUDGET": "1J"}, log)
-        check(failed == gate_step, f"over budget: expected {gate_step!r} to fail, got {failed!r}")
-        summary = read(os.path.join(ws, "step_summary.md"))
-        check(summary.startswith("### joulecast gate: \u274c failed (1 of 2 checks)"),
-              f"over budget: summary starts {summary[:80]!r}")
-        cases, failures = junit(ws)
-        check(len(failures) == 1 and "exceeds budget 1 J" in failures[0].find("failure").get(
-            "message"), "over budget: the JUnit failure does not name the budget")
-
-        log.append("scenario: regression against the base branch")
-        ws = make_workspace(root, source_dir, model, "models/lenet5.json")
-        failed, _ = run_job(job, ws, binary, {}, log)
-        check(failed == gate_step, f"regression: expected {gate_step!r} to fail, got {failed!r}")
-        cases, failures = junit(ws)
-        check(len(cases) == 2 and len(failures) == 1 and
-              failures[0].find("failure").get("type") == "over baseline",
-              "regression: the baseline case did not fail alone")
-
-        log.append("scenario: a model new in the pull request")
-        ws = make_workspace(root, source_dir, model, None)
-        failed, _ = run_job(job, ws, binary, {}, log)
-        check(failed is None, f"new model: step {failed!r} failed")
-        check(not os.path.exists(os.path.join(ws, "baseline.json")), "new model: a baseline?")
-        cases, failures = junit(ws)
-        check(len(cases) == 1 and not failures, "new model: expected one passing budget case")
-    except (Failure, subprocess.TimeoutExpired, ET.ParseError, yaml.YAMLError, OSError) as e:
+        job = check_workflow(binary, source_dir)
+        scenarios(job, binary, source_dir, root, log)
+    except (Failure, subprocess.TimeoutExpired, ET.ParseError, yaml.YAMLError, OSError,
+            KeyError) as e:
         print("\n".join(log))
-        print(f"ci_example: FAIL: {e}")
+        print(f"ci_example: FAIL: {type(e).__name__}: {e}")
         return 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
