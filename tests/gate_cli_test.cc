@@ -1,6 +1,7 @@
 // `joulecast gate` end to end: exit codes, the summary line, every format, baselines made by
 // `joulecast analyze --format json`, and one-line errors for bad usage and bad baselines.
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -327,6 +328,61 @@ TEST(GateCli, BadUsageIsOneLineAndExitTwo) {
                                Model("lenet5.json") + " --budget 1kJ");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no profile: give --profile"), std::string::npos) << r.err;
+}
+
+// x (batch x 8) -> Relu -> com.example:Mystery -> Sigmoid, as an ONNX file: Mystery is not
+// modelled, and Sigmoid, whose input shape is then unknown, neither.
+fs::path WriteModelWithCustomOp(const fs::path& dir) {
+  onnx::ModelProto m;
+  m.set_ir_version(7);
+  m.add_opset_import()->set_version(14);
+  auto* custom = m.add_opset_import();
+  custom->set_domain("com.example");
+  custom->set_version(1);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("custom");
+  auto* in = g->add_input();
+  in->set_name("x");
+  auto* tt = in->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  tt->mutable_shape()->add_dim()->set_dim_param("batch");
+  tt->mutable_shape()->add_dim()->set_dim_value(8);
+  auto node = [&](const char* op, const char* domain, const char* a, const char* b) {
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_domain(domain);
+    n->set_name(std::string(op) + "_node");
+    n->add_input(a);
+    n->add_output(b);
+  };
+  node("Relu", "", "x", "r");
+  node("Mystery", "com.example", "r", "m");
+  node("Sigmoid", "", "m", "y");
+  g->add_output()->set_name("y");
+  fs::path p = dir / "custom.onnx";
+  std::ofstream f(p, std::ios::binary);
+  m.SerializeToOstream(&f);
+  return p;
+}
+
+TEST(GateCli, UnmodelledNodesAreAWarningAndStrictMakesThemErrors) {
+  fs::path dir = TempDir();
+  fs::path model = WriteModelWithCustomOp(dir);
+  const std::string args =
+      model.string() + " --profile " + WriteProfile(dir).string() + " --budget 1MJ --format json";
+  CommandOutput r = Gate(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  bool named = false;
+  for (const auto& w : j["warnings"]) {
+    named =
+        named || w.get<std::string>().rfind("2 nodes are not modelled and count as zero", 0) == 0;
+  }
+  EXPECT_TRUE(named) << j["warnings"];
+  r = Gate(args + " --strict");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("node 'Mystery_node' (com.example:Mystery)"), std::string::npos) << r.err;
+  EXPECT_EQ(Lines(r.err), 1u) << r.err;
 }
 
 TEST(GateCli, HelpAndTheCommandList) {

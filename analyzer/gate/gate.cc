@@ -170,9 +170,11 @@ Subject SubjectOf(const Analysis& a) {
                         ": those layers are predicted as zero");
   }
   if (!a.cost.unmodelled.empty()) {
-    s.caveats.push_back(std::to_string(a.cost.unmodelled.size()) +
-                        " nodes are not modelled and count as zero (joulecast analyze lists "
-                        "them; --strict makes them errors)");
+    const size_t n = a.cost.unmodelled.size();
+    s.caveats.push_back(
+        std::to_string(n) +
+        (n == 1 ? " node is not modelled and counts" : " nodes are not modelled and count") +
+        " as zero (joulecast analyze lists them; --strict makes them errors)");
   }
   return s;
 }
