@@ -223,6 +223,14 @@ std::string Summary(const CalibrationOutcome& o, const std::string& output) {
     row(cls, m, t == o.fit.time_cv_mape.end() ? 0 : t->second);
   }
   row("step", p.step, o.fit.step_time_cv_mape);
+  if (p.networks.samples > 0) {
+    std::snprintf(line, sizeof line,
+                  "whole networks: %d random CNNs, each predicted by a fit without it: mean error "
+                  "%s, 90%% within %s (the prediction interval)\n",
+                  p.networks.samples, Percent(p.networks.cv_mape).c_str(),
+                  Percent(p.networks.cv_p90).c_str());
+    s += line;
+  }
   return s;
 }
 

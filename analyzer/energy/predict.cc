@@ -59,6 +59,11 @@ StepPrediction PredictStep(const ModelCost& cost, const Profile& profile) {
     p.total.time_s += p.by_kind[k].time_s;
     if (missing[k]) p.missing_kinds.push_back(static_cast<Kind>(k));
   }
+  if (profile.networks.samples > 0) {
+    const double e = profile.networks.cv_p90;
+    p.low = {p.total.energy_j * std::max(0.0, 1 - e), p.total.time_s * std::max(0.0, 1 - e)};
+    p.high = {p.total.energy_j * (1 + e), p.total.time_s * (1 + e)};
+  }
   return p;
 }
 

@@ -22,8 +22,9 @@ struct StepPrediction {
   std::array<Estimate, kNumKinds> by_kind;  ///< Summed per kind.
   Estimate step;                            ///< Optimizer step and fixed overhead.
   Estimate total;                           ///< Everything, one training step at the batch.
-  /// Interval from the models' cross-validated errors: each layer's energy moves by its model's
-  /// cv_mape, all in the same direction (a conservative bound).
+  /// Interval from the profile's cross-validated errors: the total moves by the 90th percentile
+  /// of its whole-network errors (Profile::networks) when the profile has them; else each
+  /// layer's energy moves by its model's cv_mape, all in the same direction (a wider bound).
   Estimate low, high;
   /// Kinds the model has layers of but the profile has no model for (predicted as zero).
   std::vector<Kind> missing_kinds;

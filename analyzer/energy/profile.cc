@@ -153,6 +153,15 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source)
       p.models[it.key()] = ReadModel(*it, ptr);
     }
     p.step = ReadModel(Field(j, "", "step", json::value_t::object), "/step");
+    if (j.contains("networks")) {
+      const json& n = Field(j, "", "networks", json::value_t::object);
+      p.networks.cv_mape = Field(n, "/networks", "cv_mape", json::value_t::number_float).get<double>();
+      p.networks.cv_p90 = Field(n, "/networks", "cv_p90", json::value_t::number_float).get<double>();
+      p.networks.samples = Field(n, "/networks", "samples", json::value_t::number_integer).get<int>();
+      if (p.networks.cv_mape < 0 || p.networks.cv_p90 < 0 || p.networks.samples < 0) {
+        throw FieldError{"/networks", "must hold numbers >= 0"};
+      }
+    }
     return p;
   } catch (const FieldError& e) {
     return Status::Error(source + ": " + (e.pointer.empty() ? "the document" : e.pointer) + " " +
@@ -185,6 +194,10 @@ std::string ProfileJson(const Profile& p) {
   for (const auto& [name, model] : p.models) models[name] = ModelJson(model);
   j["models"] = models;
   j["step"] = ModelJson(p.step);
+  if (p.networks.samples > 0) {
+    j["networks"] = {{"cv_mape", p.networks.cv_mape}, {"cv_p90", p.networks.cv_p90},
+                     {"samples", p.networks.samples}};
+  }
   return j.dump(2) + "\n";
 }
 

@@ -28,6 +28,14 @@ struct LinearModel {
   int samples = 0;                    ///< Measurements the model was fitted on.
 };
 
+/// How well a profile predicts whole networks it was not fitted on: relative errors of the
+/// calibration's random networks, each predicted by the models fitted without it (k-fold).
+struct NetworkError {
+  double cv_mape = 0;  ///< Mean absolute relative error.
+  double cv_p90 = 0;   ///< 90th percentile of the absolute relative errors.
+  int samples = 0;     ///< Networks; 0: not measured (a profile of version 1, or a quick run).
+};
+
 struct Profile {
   int version = 1;
   std::string created;                ///< ISO 8601 UTC time of the calibration.
@@ -42,6 +50,7 @@ struct Profile {
   /// ModelFor() for the classes a profile lacks.
   std::map<std::string, LinearModel> models;
   LinearModel step;                   ///< Optimizer step and fixed overhead, per training step.
+  NetworkError networks;              ///< Whole-network error; sets the prediction interval.
   std::string source;                 ///< The file it was read from (not stored).
 };
 

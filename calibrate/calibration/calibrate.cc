@@ -17,7 +17,7 @@ namespace joulecast {
 namespace {
 
 // Bump when a change to the designs or the measurement makes old samples incomparable.
-constexpr const char* kDesignVersion = "1";
+constexpr const char* kDesignVersion = "2";
 
 // Default samples per kind for the full and the quick plan: about 1.4 s and 0.4 s a sample on
 // the 2-core development VM, so about 9 and 1 minutes of measuring. conv gets the most: its
@@ -31,6 +31,7 @@ int DefaultSamples(Kind kind, bool quick) {
     case Kind::pool: return quick ? 16 : 40;
     case Kind::elementwise: return quick ? 16 : 40;
     case Kind::dropout: return quick ? 12 : 32;
+    case Kind::other: return quick ? 8 : 48;  // the network design
     default: return quick ? 14 : 32;  // relu
   }
 }
@@ -443,6 +444,7 @@ Result<CalibrationOutcome> RunCalibration(const CalibrationOptions& options, Ene
   p.meter_description = meter.description();
   p.models = fit->models;
   p.step = fit->step;
+  p.networks = fit->networks;
   out.fit = std::move(*fit);
   out.elapsed_s = Since(start);
   return out;

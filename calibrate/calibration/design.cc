@@ -8,6 +8,7 @@
 #include "analyzer/core/costs.h"
 #include "analyzer/json/json_frontend.h"
 #include "calibrate/calibration/halton.h"
+#include "calibrate/calibration/random_network.h"
 
 namespace joulecast {
 
@@ -33,6 +34,7 @@ const DesignInfo kDesigns[] = {
     {Design::pool, "pool", Kind::pool, 5},
     {Design::elementwise, "elementwise", Kind::elementwise, 4},
     {Design::dropout, "dropout", Kind::dropout, 4},
+    {Design::network, "network", Kind::other, kRandomNetworkDims},
 };
 
 const DesignInfo& Info(Design d) {
@@ -295,6 +297,7 @@ std::optional<Design> DesignFromName(std::string_view name) {
 Kind DesignKind(Design design) { return Info(design).kind; }
 
 std::string SampleClass(Design design, const NetworkFeatures& delta) {
+  if (design == Design::network) return "network";
   if (design == Design::conv_first || design == Design::linear_first) {
     return std::string(KindName(DesignKind(design))) + ".input";
   }
@@ -310,6 +313,7 @@ DesignLimits QuickLimits() {
   l.max_features = 1024;
   l.max_batch = 32;
   l.max_step_s = 0.012;
+  l.max_network_step_s = 0.04;
   return l;
 }
 
@@ -375,6 +379,46 @@ Result<double> EstimateStepSeconds(const std::string& json, int64_t batch) {
   return s;
 }
 
+namespace {
+
+// The network design: the random network at `u`, shrunk (width and batch) to the caps.
+Result<ProbePair> MakeNetworkPair(int64_t index, const std::vector<double>& u,
+                                  const DesignLimits& limits) {
+  auto fits = [&](const RandomNetworkSpec& n) -> Result<bool> {
+    Result<double> s = EstimateStepSeconds(n.json, n.batch);
+    if (!s.ok()) return s.status();
+    if (*s > limits.max_network_step_s) return false;
+    Result<Largest> l = LargestActivation(n.json, n.batch);
+    if (!l.ok()) return l.status();
+    return l->positions <= limits.max_positions && l->bytes <= limits.max_tensor_bytes;
+  };
+  double scale = 1;
+  RandomNetworkSpec n = RandomNetwork(u, scale, limits.min_batch, limits.max_batch);
+  Result<bool> ok = fits(n);
+  if (!ok.ok()) return Status::Error("calibration design network point " + std::to_string(index) +
+                                     ": " + ok.status().message());
+  if (!*ok) {
+    double lo = 0, hi = 1;
+    for (int i = 0; i < 20; ++i) {
+      const double mid = (lo + hi) / 2;
+      Result<bool> f = fits(RandomNetwork(u, mid, limits.min_batch, limits.max_batch));
+      if (!f.ok()) return f.status();
+      (*f ? lo : hi) = mid;
+    }
+    n = RandomNetwork(u, lo, limits.min_batch, limits.max_batch);
+  }
+  ProbePair pair;
+  pair.design = Design::network;
+  pair.index = index;
+  pair.batch = n.batch;
+  pair.config_json = n.config_json;
+  pair.probe_json = std::move(n.json);
+  pair.base_json = TrivialNetworkJson(n.channels, n.size);
+  return pair;
+}
+
+}  // namespace
+
 Result<ProbePair> MakeProbePair(Design design, int64_t index, uint64_t seed,
                                 const DesignLimits& limits) {
   const ScrambledHalton halton(Info(design).dims,
@@ -391,6 +435,7 @@ Result<ProbePair> MakeProbePair(Design design, int64_t index, uint64_t seed,
     }
     return true;
   };
+  if (design == Design::network) return MakeNetworkPair(index, u, limits);
   Config c = Decode(design, u, limits, 1.0);
   Networks n = Build(design, c);
   Result<bool> ok = fits(c, n);

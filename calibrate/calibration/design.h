@@ -37,6 +37,9 @@ enum class Design {
   pool,          ///< maxpool2d or avgpool2d, kernel (= stride) 2 or 3.
   elementwise,   ///< add of two branches (chained) or concat of two branches.
   dropout,       ///< dropout with p in [0.1, 0.5], chained.
+  /// A whole random CNN (random_network.h) against the trivial network on its input: fitted
+  /// like every sample, and its held-out error is the profile's whole-network error.
+  network,
 };
 
 /// Memory-bound layers that keep their input's shape are chained this many times in a probe, so
@@ -49,13 +52,13 @@ const std::vector<Design>& AllDesigns();
 std::string_view DesignName(Design design);
 /// The Design named by DesignName; nullopt for anything else.
 std::optional<Design> DesignFromName(std::string_view name);
-/// The layer kind a design measures.
+/// The layer kind a design measures; Kind::other for `network`, which measures all.
 Kind DesignKind(Design design);
 
 /// The model class a sample of `design` measures, from its probe - base features: kind.input
 /// for the designs whose layer reads the data (conv_first, linear_first, whose probe also turns
 /// the head's input class around), else the class of the kind the probe adds the most layers of
-/// (MeasuredClass()). Empty if none.
+/// (MeasuredClass()); "network" for the network design. Empty if none.
 std::string SampleClass(Design design, const NetworkFeatures& delta);
 
 /// The sizes configurations are drawn from (log-uniformly) and the work cap of one probe.
@@ -71,6 +74,8 @@ struct DesignLimits {
   /// configuration over the cap has its size coordinates shrunk toward their minimums, all by the
   /// same factor, until it fits, so that no sample takes long whatever the design draws.
   double max_step_s = 0.1;
+  /// The same cap for the network design's whole networks.
+  double max_network_step_s = 0.5;
   /// Cap on any activation's batch x height x width, and on its bytes, in either network. Past
   /// about 5e5 positions libtorch 1.13's CPU convolutions page-fault a scratch buffer of hundreds
   /// of megabytes on every call (40-100x slower steps on the development VM): a cliff no linear

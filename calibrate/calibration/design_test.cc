@@ -108,7 +108,8 @@ TEST(Design, PairsAreDeterministicLoadAndStayWithinLimits) {
       ASSERT_TRUE(est.ok());
       EXPECT_GT(*est, 0);
       if (c["shrink"].get<double>() > 0) {
-        EXPECT_LE(*est, limits.max_step_s) << p->config_json;
+        EXPECT_LE(*est, d == Design::network ? limits.max_network_step_s : limits.max_step_s)
+            << p->config_json;
         for (const Graph* g : {&probe, &base}) {
           for (const Tensor& t : g->tensors) {
             if (t.role != Role::activation || t.dims.size() != 4) continue;

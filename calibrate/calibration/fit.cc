@@ -62,7 +62,8 @@ Prepared Prepare(const FitSample& s) {
 
 class Fitter {
  public:
-  Fitter(const std::vector<FitSample>& samples, int folds, uint64_t seed) : samples_(samples) {
+  Fitter(const std::vector<FitSample>& samples, int folds, uint64_t seed, double network_weight)
+      : samples_(samples), network_weight_(network_weight) {
     for (const FitSample& s : samples) {
       prepared_.push_back(Prepare(s));
       for (const auto& [k, sums] : s.probe.by_class) kinds_.insert(k);
@@ -102,7 +103,8 @@ class Fitter {
       const Prepared& p = prepared_[i];
       rows.push_back(Row(c, p.delta, 0));
       ys.push_back(p.y_delta[ti]);
-      weights.push_back(1 / (std::abs(p.y_delta[ti]) + 2 * p.se_delta[ti] + floor));
+      const double w = samples_[i].model_class == kNetworkClass ? network_weight_ : 1.0;
+      weights.push_back(w / (std::abs(p.y_delta[ti]) + 2 * p.se_delta[ti] + floor));
       rows.push_back(Row(c, samples_[i].base, 1));
       ys.push_back(p.y_base[ti]);
       weights.push_back(1 / (std::abs(p.y_base[ti]) + 2 * p.se_base[ti] + floor));
@@ -121,12 +123,13 @@ class Fitter {
     std::map<std::string, double> by_kind;
     double base = 0;
     std::vector<double> delta;  // held-out prediction per sample
+    std::vector<double> probe_ape;  // held-out relative error of each whole probe network
   };
   Errors CrossValidate(const Columns& c, Target t) const {
     const int ti = t == Target::energy ? 0 : 1;
     std::map<std::string, std::pair<double, int>> sums;
     double base_sum = 0;
-    std::vector<double> predicted(samples_.size());
+    std::vector<double> predicted(samples_.size()), probe_ape(samples_.size());
     for (int f = 0; f < folds_; ++f) {
       const Eigen::VectorXd coef = Fit(c, t, f);
       for (size_t i = 0; i < samples_.size(); ++i) {
@@ -135,6 +138,7 @@ class Fitter {
         const double delta = Row(c, p.delta, 0).dot(coef);
         const double base = Row(c, samples_[i].base, 1).dot(coef);
         predicted[i] = delta;
+        probe_ape[i] = Ape(delta + base, p.y_delta[ti] + p.y_base[ti]);
         auto& [sum, count] = sums[samples_[i].model_class];
         sum += Ape(delta, p.y_delta[ti]);
         ++count;
@@ -145,6 +149,7 @@ class Fitter {
     for (const auto& [k, sc] : sums) e.by_kind[k] = sc.first / sc.second;
     e.base = base_sum / static_cast<double>(samples_.size());
     e.delta = std::move(predicted);
+    e.probe_ape = std::move(probe_ape);
     return e;
   }
 
@@ -154,6 +159,7 @@ class Fitter {
   }
 
   const std::vector<FitSample>& samples_;
+  const double network_weight_;
   std::vector<Prepared> prepared_;
   std::set<std::string> kinds_;
   std::vector<int> fold_;
@@ -203,7 +209,7 @@ Result<FitResult> FitModels(const std::vector<FitSample>& samples, const FitOpti
       }
     }
   }
-  Fitter fitter(samples, options.folds, options.seed);
+  Fitter fitter(samples, options.folds, options.seed, options.network_weight);
   std::map<std::string, int> counts;
   for (const FitSample& s : samples) ++counts[s.model_class];
 
@@ -221,6 +227,7 @@ Result<FitResult> FitModels(const std::vector<FitSample>& samples, const FitOpti
   for (int pass = 0; pass < 3; ++pass) {
     bool changed = false;
     for (const auto& [kind, count] : counts) {
+      if (!fitter.kinds().count(kind)) continue;  // "network": no class of its own
       const std::vector<FeatureSet> cands = candidates(kind);
       if (cands.size() < 2) continue;
       double best = 0;
@@ -277,6 +284,19 @@ Result<FitResult> FitModels(const std::vector<FitSample>& samples, const FitOpti
   r.step.samples = static_cast<int>(samples.size());
   r.step_time_cv_mape = cv_time.base;
   r.held_out_delta_energy_j = cv_energy.delta;
+  std::vector<double> network_ape;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (samples[i].model_class == kNetworkClass) network_ape.push_back(cv_energy.probe_ape[i]);
+  }
+  if (!network_ape.empty()) {
+    std::sort(network_ape.begin(), network_ape.end());
+    r.networks.samples = static_cast<int>(network_ape.size());
+    r.networks.cv_mape = std::accumulate(network_ape.begin(), network_ape.end(), 0.0) /
+                         static_cast<double>(network_ape.size());
+    // The 90th percentile, by the nearest rank.
+    const size_t rank = static_cast<size_t>(std::ceil(0.9 * static_cast<double>(network_ape.size())));
+    r.networks.cv_p90 = network_ape[std::max<size_t>(rank, 1) - 1];
+  }
   return r;
 }
 

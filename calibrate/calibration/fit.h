@@ -30,7 +30,8 @@ namespace joulecast {
 /// One measured sample as the fit sees it. Energies in joules and times in seconds per training
 /// step, each the mean over repeats with its standard error.
 struct FitSample {
-  std::string model_class = "conv";  ///< The class the sample measures (MeasuredClass()).
+  /// The class the sample measures (SampleClass()), or kNetworkClass.
+  std::string model_class = "conv";
   NetworkFeatures probe, base;
   double probe_energy_j = 0, probe_energy_se_j = 0;
   double base_energy_j = 0, base_energy_se_j = 0;
@@ -39,6 +40,9 @@ struct FitSample {
   /// Standard errors of probe - base; negative: not known, taken as the two errors combined.
   double delta_energy_se_j = -1, delta_time_se_s = -1;
 };
+
+/// The label of samples that measure a whole network (the network design) rather than a class.
+inline constexpr const char* kNetworkClass = "network";
 
 /// Feature names of one candidate model, from FeatureNames().
 using FeatureSet = std::vector<std::string>;
@@ -51,6 +55,9 @@ std::vector<FeatureSet> DefaultCandidates(const std::string& model_class);
 struct FitOptions {
   int folds = 5;          ///< k of the cross-validation (fewer when there are fewer samples).
   uint64_t seed = 1;      ///< Seeds the assignment of samples to folds.
+  /// Weight of a whole-network sample's equation against one layer's: whole networks are what
+  /// users predict, so their relative errors count more.
+  double network_weight = 3;
   /// Candidates per model class; a class not listed gets DefaultCandidates().
   std::map<std::string, std::vector<FeatureSet>> candidates;
 };
@@ -67,6 +74,9 @@ struct FitResult {
   double step_time_cv_mape = 0;
   /// Per sample (in input order), its Delta's energy as predicted when it was held out.
   std::vector<double> held_out_delta_energy_j;
+  /// Held-out errors of the whole networks of the samples labelled kNetworkClass (zero samples
+  /// when there are none).
+  NetworkError networks;
 };
 
 /// Fits the models. Errors: fewer than 2 samples; a non-finite measurement (naming the sample).
