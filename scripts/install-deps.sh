@@ -11,6 +11,7 @@ packages=(
   libeigen3-dev libsqlite3-dev                    # calibrate: fitting, measurement store
   libgtest-dev libbenchmark-dev                   # tests, benchmarks
   python3-torch python3-torchvision python3-onnx  # real torchvision models exported for tests
+  python3-yaml                                    # tests/ci_example_test.py reads the workflow
   clang libclang-rt-14-dev                        # libFuzzer targets
   chromium                                        # renders the HTML report in tests (headless)
 )
