@@ -160,6 +160,8 @@ Config Decode(Design d, std::vector<double> u, const DesignLimits& l, double t) 
       c.spatial = spatial(2);
       c.batch = batch(3);
       break;
+    case Design::network:  // drawn by RandomNetwork(), never decoded here
+      break;
   }
   return c;
 }
