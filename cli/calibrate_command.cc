@@ -61,7 +61,7 @@ int Fail(const std::string& message) {
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
-extern "C" void OnStopSignal(int sig) {
+extern "C" void OnCalibrateStop(int sig) {
   if (g_stop.load()) {
     std::signal(sig, SIG_DFL);
     std::raise(sig);
@@ -80,7 +80,7 @@ class StopOnSignals {
   StopOnSignals() {
     g_stop.store(false);
     struct sigaction sa {};
-    sa.sa_handler = OnStopSignal;
+    sa.sa_handler = OnCalibrateStop;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
