@@ -66,6 +66,9 @@ Result<Space> LoadSpace(const std::string& path);
 
 /// The architecture JSON with every "$name" replaced by its value (integers stay integers).
 Result<std::string> ExpandArchitecture(const Space& space, const Params& params);
+/// True when the architecture template holds "$name": the parameter shapes the network (and so
+/// can change its predicted energy).
+bool UsedInArchitecture(const Space& space, const std::string& name);
 /// The training with the training-named parameters applied.
 Training TrainingFor(const Space& space, const Params& params);
 
