@@ -30,7 +30,9 @@ struct StrategyOptions {
   std::string strategy = "bo";     ///< "grid", "random" or "bo".
   std::string sampler = "uniform"; ///< For random (and BO's initial trials): "uniform" or "halton".
   std::string acquisition = "ei";  ///< BO: "ei", "pi", "ucb" or "ei-per-joule".
-  std::vector<std::string> objectives = {"accuracy"};  ///< Or {"accuracy", "energy"}: Pareto.
+  /// Or {"accuracy", "energy"}: the Pareto front, by expected hypervolume improvement (BO only;
+  /// `acquisition` is then not used).
+  std::vector<std::string> objectives = {"accuracy"};
   int initial_trials = 5;          ///< BO: random/Halton trials before the GP takes over.
   int candidates = 10000;          ///< BO: quasi-random candidates per proposal.
   int grid_points = 5;             ///< Grid: points per real parameter (integers: all values).
@@ -40,6 +42,11 @@ struct StrategyOptions {
 };
 
 /// Predicted training energy of a point (joules), or an error (a point that does not build).
+/// Strategies call it only for the energy-aware options and cache its answers by the parameters
+/// that can change them: those in the architecture template, batch_size, epochs and optimizer
+/// (learning_rate, beta1, beta2 and weight_decay must not change a prediction). A point whose
+/// prediction fails is never proposed under an energy-aware option; when every prediction fails,
+/// Propose returns the first error.
 using EnergyPredictor = std::function<Result<double>(const Params&)>;
 
 class Strategy {
