@@ -7,7 +7,8 @@
 //
 //   log p(y | X) = -y^T K^-1 y / 2 - log|K| / 2 - n log(2 pi) / 2,  K = k(X, X) + noise I
 //
-// (analytic gradients, L-BFGS over log-parameters squashed into bounds, several seeded starts).
+// (analytic gradients, L-BFGS over log-parameters squashed into bounds, several seeded starts of
+// which the most promising is run to convergence).
 // K is factorised by Cholesky; a factorisation that fails is retried with jitter 1e-8, 1e-7, ...
 // up to 1e-2 added to the diagonal before it is an error. Eigen stays inside gp.cc.
 #pragma once
@@ -35,11 +36,13 @@ inline constexpr double kGpMinSignalVariance = 1e-2, kGpMaxSignalVariance = 1e2;
 inline constexpr double kGpMinNoiseVariance = 1e-6, kGpMaxNoiseVariance = 1;
 
 struct GpOptions {
-  bool optimise = true;     ///< False: use `initial` (or the defaults) as given.
-  int restarts = 3;         ///< Starts: the first from `initial`, the others seeded at random.
-  int max_iterations = 50;  ///< L-BFGS iterations per start.
-  uint64_t seed = 1;        ///< For the random starts.
-  int threads = 0;          ///< Starts and predictions in parallel; 0: the machine's cores.
+  bool optimise = true;  ///< False: use `initial` (or the defaults) as given.
+  /// Starts: the first from `initial`, the others seeded at random. Each runs 10 L-BFGS
+  /// iterations; the best then continues up to `max_iterations` in all.
+  int restarts = 3;
+  int max_iterations = 50;
+  uint64_t seed = 1;  ///< For the random starts.
+  int threads = 0;    ///< Starts and predictions in parallel; 0: the machine's cores.
   /// The first start (or the fixed hyperparameters). Default: every length scale 0.5, s2 1,
   /// noise 1e-2.
   std::optional<GpHyperparameters> initial;
