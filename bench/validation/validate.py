@@ -5,7 +5,9 @@ calibration never saw, and against two one-constant baselines.
 For every held-out network (networks.json beside this script): `joulecast analyze --profile P
 --format json` predicts the energy of one training step at the network's batch; `joulecast
 measure --format json` trains it for real and measures the step, `--repeats` times, of which the
-median counts. The baselines are energy proportional to training MACs (forward and both
+lowest counts: on a shared machine other work only ever adds to a process's CPU time and energy,
+so the lowest repeat is the closest to the network's own cost (every repeat is kept in
+results.json). The baselines are energy proportional to training MACs (forward and both
 backward passes) and to parameters x batch, each with the one constant that minimises the
 squared relative error over the calibration's own measured networks (every probe and base
 network in the calibration database), so that all three predictors learn from the same data.
@@ -16,7 +18,8 @@ onnx (Debian's python3-torchvision, python3-onnx) for the torchvision exports.
 
 Usage:
   bench/validation/validate.py --joulecast build/cli/joulecast \\
-      --profile data/profiles/default.json --db data/profiles/default.json.db --out out/validation
+      --analyzer build-notorch/cli/joulecast --profile data/profiles/default.json \\
+      --db data/profiles/default.json.db --out out/validation
 """
 
 import argparse
@@ -24,7 +27,6 @@ import json
 import math
 import os
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +45,7 @@ def run(cmd, **kw):
 
 
 def analyze(jc, model, batch, profile, extra=()):
+    """The analysis JSON of `model` at `batch`, predicted with `profile`."""
     out = run([jc, "analyze", model, "--batch", str(batch), "--profile", profile,
                "--format", "json", *extra])
     return json.loads(out)
@@ -62,7 +65,7 @@ def measure(jc, model, batch, threads, steps, repeats, extra=()):
         m = json.loads(out)
         energies.append(m["measurement"]["per_step"]["energy_j"])
         times.append(m["measurement"]["per_step"]["time_s"])
-    return statistics.median(energies), statistics.median(times), energies, m
+    return min(energies), min(times), energies, m
 
 
 def fit_constant(xs, ys):
@@ -72,6 +75,8 @@ def fit_constant(xs, ys):
 
 
 def calibration_networks(jc, db, tmp):
+    # `jc` should be a build without libtorch: it starts in ~20 ms against ~0.7 s, and this
+    # analyzes every calibration network (hundreds).
     """(training MACs, params x batch, measured energy per step) of every calibration network."""
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     rows = con.execute("SELECT probe, base, batch, probe_energy_j, base_energy_j "
@@ -135,25 +140,28 @@ def pct(x, signed=False):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--joulecast", required=True)
+    ap.add_argument("--joulecast", required=True, help="a joulecast built with libtorch")
+    ap.add_argument("--analyzer", help="a joulecast for the analyses; a build without libtorch "
+                    "starts much faster (default: --joulecast)")
     ap.add_argument("--profile", required=True)
     ap.add_argument("--db", required=True, help="the calibration database of --profile")
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", help="comma-separated network names (default: all)")
     args = ap.parse_args()
     jc = os.path.abspath(args.joulecast)
+    an = os.path.abspath(args.analyzer or args.joulecast)
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        cal = calibration_networks(jc, args.db, tmp)
+        cal = calibration_networks(an, args.db, tmp)
         c_macs = fit_constant([m for m, _, _ in cal], [e for _, _, e in cal])
         c_params = fit_constant([p for _, p, _ in cal], [e for _, _, e in cal])
         results = []
         for name, group, path, batch, extra in held_out(args, tmp):
-            rep = analyze(jc, path, batch, args.profile, extra)
+            rep = analyze(an, path, batch, args.profile, extra)
             pred = rep["prediction"]["per_step"]
             e, t, all_e, m = measure(jc, path, batch, args.threads, args.steps, args.repeats, extra)
             row = {"name": name, "group": group, "batch": batch, "measured_j": e,
