@@ -5,6 +5,8 @@
 #include <map>
 #include <sstream>
 
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 namespace joulecast {
@@ -20,7 +22,10 @@ struct FieldError {
   std::string what;
 };
 
-const json& Field(const json& j, const std::string& ptr, const char* key, json::value_t type) {
+// `p` is a view, not a const std::string&: GCC 13 warns (-Wdangling-reference) when a function
+// returning a reference takes a temporary string.
+const json& Field(const json& j, std::string_view p, const char* key, json::value_t type) {
+  const std::string ptr(p);
   if (!j.contains(key)) throw FieldError{ptr + "/" + key, "is missing"};
   const json& v = j[key];
   bool ok = v.type() == type ||

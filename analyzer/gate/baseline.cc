@@ -3,8 +3,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace joulecast::gate {
 
@@ -18,8 +20,12 @@ struct FieldError {
   std::string what;
 };
 
-const json& Member(const json& parent, const std::string& ptr, const char* key) {
-  if (!parent.is_object() || !parent.contains(key)) throw FieldError{ptr + "/" + key, "is missing"};
+// `ptr` is a view, not a const std::string&: GCC 13 warns (-Wdangling-reference) when a function
+// returning a reference takes a temporary string.
+const json& Member(const json& parent, std::string_view ptr, const char* key) {
+  if (!parent.is_object() || !parent.contains(key)) {
+    throw FieldError{std::string(ptr) + "/" + key, "is missing"};
+  }
   return parent[key];
 }
 
