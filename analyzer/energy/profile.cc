@@ -4,7 +4,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-
 #include <string_view>
 
 #include <nlohmann/json.hpp>
