@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "analyzer/core/costs.h"
 #include "analyzer/energy/predict.h"
@@ -271,6 +274,37 @@ TEST(OptionsKeyTest, NamesWhatChangesTheMeasurementsButNotTheCounts) {
   EXPECT_EQ(OptionsKey(b, **meter), key);
   b.quick = true;
   EXPECT_NE(OptionsKey(b, **meter), key);
+}
+
+}  // namespace
+}  // namespace joulecast
+
+namespace joulecast {
+namespace {
+
+// The driver's proc files as two driver generations write them.
+TEST(Hardware, ReadsTheGpuModelAndTheDriverVersionOfEitherVersionLine) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("jc_hw_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "gpus" / "0000:01:00.0");
+  std::ofstream(dir / "gpus" / "0000:01:00.0" / "information")
+      << "Model: \t\t NVIDIA H100 80GB HBM3\nIRQ:   \t\t 42\n";
+  HardwareSources s;
+  s.nvidia = dir.string();
+  for (const auto& [line, want] : std::vector<std::pair<std::string, std::string>>{
+           {"NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 01:15:15 UTC "
+            "2023\n",
+            "535.104.05"},
+           {"NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build  "
+            "(dvs-builder@U22)\n",
+            "580.159.04"}}) {
+    std::ofstream(dir / "version") << line;
+    const auto hw = DescribeHardware(s, 0);
+    EXPECT_EQ(hw.at("driver"), want) << line;
+    EXPECT_EQ(hw.at("gpu"), "NVIDIA H100 80GB HBM3");
+  }
+  EXPECT_EQ(DescribeHardware(s, 1).count("gpu"), 0u);  // no second GPU
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

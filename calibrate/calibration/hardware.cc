@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -60,13 +61,21 @@ std::map<std::string, std::string> DescribeHardware(const HardwareSources& sourc
         hw["gpu"] = model;
       }
     }
-    // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 ..."
+    // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 ...", or
+    // "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build ...":
+    // the first word made of digits and dots with at least one dot.
     std::ifstream version(sources.nvidia + "/version");
     std::string line;
     if (std::getline(version, line)) {
-      std::istringstream words(line.substr(std::min(line.size(), line.find("Module") + 6)));
-      std::string v;
-      if (line.find("Module") != std::string::npos && words >> v) hw["driver"] = v;
+      std::istringstream words(line);
+      for (std::string w; words >> w;) {
+        const bool digits_and_dots =
+            w.find_first_not_of("0123456789.") == std::string::npos && std::isdigit(w[0]);
+        if (digits_and_dots && w.find('.') != std::string::npos) {
+          hw["driver"] = w;
+          break;
+        }
+      }
     }
   }
   return hw;
