@@ -4,33 +4,25 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <torch/optim/adam.h>
-#include <torch/optim/sgd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
 #include <numeric>
-#include <random>
 
 #include "calibrate/data/fashion_mnist.h"
 #include "calibrate/torch/torch_network.h"
+#include "calibrate/torch/training_internal.h"
 
 namespace joulecast {
 
 namespace {
 
-// Fashion-MNIST's training-set pixel statistics after scaling to [0, 1].
-constexpr double kFashionMean = 0.2860;
-constexpr double kFashionStd = 0.3530;
-
-std::string FirstLine(const std::exception& e) {
-  const c10::Error* ce = dynamic_cast<const c10::Error*>(&e);
-  std::string s = ce ? ce->what_without_backtrace() : e.what();
-  size_t nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
-}
+using torch_internal::Batches;
+using torch_internal::FashionMnistBatches;
+using torch_internal::FirstLine;
+using torch_internal::SyntheticBatches;
 
 std::string DimsString(const std::vector<int64_t>& dims) {
   std::string s;
@@ -41,65 +33,6 @@ std::string DimsString(const std::vector<int64_t>& dims) {
   return s;
 }
 
-// Where each step's batch comes from.
-class Batches {
- public:
-  virtual ~Batches() = default;
-  /// Images [batch, ...] and class labels [batch], on the training device.
-  virtual std::pair<at::Tensor, at::Tensor> Next() = 0;
-};
-
-// One random batch, drawn once and reused, so that steps differ only in the weights.
-class SyntheticBatches : public Batches {
- public:
-  SyntheticBatches(const std::vector<int64_t>& input_dims, int64_t classes, at::Device device)
-      : images_(at::randn(input_dims, at::kFloat).to(device)),
-        labels_(at::randint(classes, {input_dims[0]}, at::kLong).to(device)) {}
-  std::pair<at::Tensor, at::Tensor> Next() override { return {images_, labels_}; }
-
- private:
-  at::Tensor images_, labels_;
-};
-
-// The training split in a seeded shuffled order, reshuffled each epoch; the last partial batch
-// of an epoch is dropped. Converting and standardising the batch is part of the step, as it
-// would be in a data loader.
-class FashionMnistBatches : public Batches {
- public:
-  FashionMnistBatches(LabeledImages data, int64_t batch, uint64_t seed, at::Device device)
-      : data_(std::move(data)), batch_(batch), device_(device), order_(data_.count), rng_(seed) {
-    images_ =
-        at::from_blob(data_.images.data(), {data_.count, 1, data_.rows, data_.cols}, at::kByte);
-    labels_ = at::from_blob(data_.labels.data(), {data_.count}, at::kByte);
-    std::iota(order_.begin(), order_.end(), 0);
-    Shuffle();
-  }
-
-  std::pair<at::Tensor, at::Tensor> Next() override {
-    if (next_ + batch_ > data_.count) Shuffle();
-    at::Tensor index = at::from_blob(order_.data() + next_, {batch_}, at::kLong);
-    next_ += batch_;
-    at::Tensor x = images_.index_select(0, index).to(at::kFloat).div_(255.0);
-    x.sub_(kFashionMean).div_(kFashionStd);
-    at::Tensor y = labels_.index_select(0, index).to(at::kLong);
-    return {x.to(device_), y.to(device_)};
-  }
-
- private:
-  void Shuffle() {
-    std::shuffle(order_.begin(), order_.end(), rng_);
-    next_ = 0;
-  }
-
-  LabeledImages data_;  // Owns the bytes images_ and labels_ view.
-  int64_t batch_;
-  at::Device device_;
-  std::vector<int64_t> order_;
-  std::mt19937_64 rng_;
-  int64_t next_ = 0;
-  at::Tensor images_, labels_;
-};
-
 Status CheckOptions(const MeasureOptions& o) {
   if (o.batch < 1) return Status::Error("batch must be at least 1");
   if (o.steps < 1) return Status::Error("steps must be at least 1");
@@ -107,40 +40,7 @@ Status CheckOptions(const MeasureOptions& o) {
   if (o.dataset != "synthetic" && o.dataset != "fashion-mnist") {
     return Status::Error("dataset '" + o.dataset + "' is not synthetic or fashion-mnist");
   }
-  const TrainOptions& t = o.train;
-  if (t.optimizer != "adam" && t.optimizer != "sgd") {
-    return Status::Error("optimizer '" + t.optimizer + "' is not adam or sgd");
-  }
-  if (!(t.learning_rate > 0) || !std::isfinite(t.learning_rate)) {
-    return Status::Error("learning rate must be a positive number");
-  }
-  if (!(t.beta1 >= 0 && t.beta1 < 1) || !(t.beta2 >= 0 && t.beta2 < 1)) {
-    return Status::Error("beta1 and beta2 must be in [0, 1)");
-  }
-  if (!(t.weight_decay >= 0) || !std::isfinite(t.weight_decay)) {
-    return Status::Error("weight decay must be a non-negative number");
-  }
-  if (t.threads < 0) return Status::Error("threads must not be negative");
-  return Status();
-}
-
-std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const std::vector<at::Tensor>& params,
-                                                       const TrainOptions& t) {
-  if (t.optimizer == "sgd") {
-    return std::make_unique<torch::optim::SGD>(
-        params,
-        torch::optim::SGDOptions(t.learning_rate).momentum(t.beta1).weight_decay(t.weight_decay));
-  }
-  return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.learning_rate)
-                                                          .betas(std::make_tuple(t.beta1, t.beta2))
-                                                          .weight_decay(t.weight_decay));
-}
-
-Result<double> ReadMeter(EnergyMeter& meter, const std::function<void()>& sync) {
-  sync();
-  Result<double> e = meter.EnergyJ();
-  if (!e.ok()) return Status::Error("energy meter (" + meter.kind() + "): " + e.status().message());
-  return e;
+  return torch_internal::CheckTrainOptions(o.train);
 }
 
 }  // namespace
@@ -210,7 +110,7 @@ Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& op
       batches = std::make_unique<SyntheticBatches>(input_dims, classes, device);
     }
     std::unique_ptr<torch::optim::Optimizer> optimizer =
-        MakeOptimizer(net.parameters(), options.train);
+        torch_internal::MakeOptimizer(net.parameters(), options.train);
 
     // One training step; returns its loss (reading it waits for the device).
     auto step = [&]() {
@@ -229,7 +129,7 @@ Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& op
     const double min_window_s = 10 * meter.update_period_s();
     using Clock = std::chrono::steady_clock;
     auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
-    Result<double> e0 = ReadMeter(meter, sync);
+    Result<double> e0 = torch_internal::ReadMeter(meter, sync);
     if (!e0.ok()) return e0.status();
     const Clock::time_point t0 = Clock::now();
     std::vector<double> step_s;
@@ -244,7 +144,7 @@ Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& op
       if (step_s.size() == 1) m.loss_first = loss;
       m.loss_last = loss;
     }
-    Result<double> e1 = ReadMeter(meter, sync);
+    Result<double> e1 = torch_internal::ReadMeter(meter, sync);
     if (!e1.ok()) return e1.status();
     const Clock::time_point t1 = Clock::now();
 

@@ -123,6 +123,8 @@ struct TorchNetwork::Impl {
   Dims input_dims;
   Dims output_dims;
   std::string input_name;
+  // Read by the BatchNorm and Dropout kernels at every run (SetTraining).
+  std::shared_ptr<bool> training = std::make_shared<bool>(true);
 
   Values Run(const at::Tensor& input_value) {
     if (input_value.sizes() != at::IntArrayRef(input_dims)) {
@@ -462,10 +464,13 @@ Status NodePlan::Norm(Kernel* k, size_t* produced) {
     if (n_.outputs.size() > 1 && *mean >= 0) stats.push_back({n_.outputs[1], *mean});
     if (n_.outputs.size() > 2 && *var >= 0) stats.push_back({n_.outputs[2], *var});
     *produced = 1 + stats.size();
-    *k = [x = *x, s = *scale, b = *bias, m = *mean, r = *var, y, momentum, eps, stats](Values& v) {
+    *k = [x = *x, s = *scale, b = *bias, m = *mean, r = *var, y, momentum, eps, stats,
+          training = p_.net_->training](Values& v) {
+      // Evaluation uses the running statistics, where there are any.
+      const bool batch_stats = *training || m < 0 || r < 0;
       v[y] = at::batch_norm(v[x], s >= 0 ? v[s] : at::Tensor(), b >= 0 ? v[b] : at::Tensor(),
-                            m >= 0 ? v[m] : at::Tensor(), r >= 0 ? v[r] : at::Tensor(), true,
-                            momentum, eps, true);
+                            m >= 0 ? v[m] : at::Tensor(), r >= 0 ? v[r] : at::Tensor(),
+                            batch_stats, momentum, eps, true);
       for (auto [out, buffer] : stats) v[out] = v[buffer].detach();
     };
     return Status();
@@ -1035,7 +1040,9 @@ Status NodePlan::Dropout(Kernel* k) {
     if (!mode.ok()) return mode.status();
     train = !mode->empty() && mode->front() != 0;
   }
-  *k = [x = *x, y = n_.outputs[0], p, train](Values& v) { v[y] = at::dropout(v[x], p, train); };
+  *k = [x = *x, y = n_.outputs[0], p, train, training = p_.net_->training](Values& v) {
+    v[y] = at::dropout(v[x], p, train && *training);
+  };
   return Status();
 }
 
@@ -1439,6 +1446,8 @@ const std::vector<at::Tensor>& TorchNetwork::buffers() const { return impl_->buf
 const std::vector<int64_t>& TorchNetwork::input_dims() const { return impl_->input_dims; }
 const std::vector<int64_t>& TorchNetwork::output_dims() const { return impl_->output_dims; }
 const std::string& TorchNetwork::device() const { return impl_->device_name; }
+void TorchNetwork::SetTraining(bool training) { *impl_->training = training; }
+bool TorchNetwork::training() const { return *impl_->training; }
 
 int CudaIndex(const std::string& device) {
   if (device == "cuda") return 0;

@@ -9,9 +9,10 @@
 // ones) that the training-mode forward updates, and tensors whose values shape inference folded
 // (Tensor::int_values) are constants; a node whose outputs all folded is not run at all.
 //
-// Training semantics where ONNX leaves a choice: BatchNormalization always uses batch statistics
-// and updates its running statistics, and Dropout always drops (unless its training_mode input is
-// a known false), because the network exists to be trained.
+// Training semantics where ONNX leaves a choice: in training mode (the default, because the
+// network exists to be trained) BatchNormalization uses batch statistics and updates its running
+// statistics, and Dropout drops (unless its training_mode input is a known false);
+// SetTraining(false) evaluates, as PyTorch's eval() does.
 //
 // Not buildable, each a one-line error naming the node and its op type: Op::Unknown; an input
 // whose values matter but are not in the IR (a float constant such as Clip's min, Pow's exponent
@@ -80,6 +81,11 @@ class TorchNetwork {
   const std::vector<int64_t>& output_dims() const;
   /// The device the network lives on, as given.
   const std::string& device() const;
+  /// Training mode (the default): BatchNormalization uses batch statistics and updates its
+  /// running ones, Dropout drops. Off (evaluation): BatchNormalization uses the running
+  /// statistics where it has them, and Dropout passes its input through.
+  void SetTraining(bool training);
+  bool training() const;
 
   struct Impl;
 

@@ -1,0 +1,87 @@
+// The pieces of a libtorch training loop that measure.cc and train_validate.cc share: where a
+// step's batch comes from, the optimizer, the checks of TrainOptions, and reading the meter.
+//
+// Internal to calibrate/torch: it includes libtorch, so only the .cc files in this folder may
+// include it.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/optim/optimizer.h>
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "analyzer/core/status.h"
+#include "calibrate/data/fashion_mnist.h"
+#include "calibrate/meters/meter.h"
+#include "calibrate/torch/measure.h"
+
+namespace joulecast::torch_internal {
+
+/// Fashion-MNIST's training-set pixel statistics after scaling to [0, 1].
+inline constexpr double kFashionMean = 0.2860;
+inline constexpr double kFashionStd = 0.3530;
+
+/// The first line of an exception's message (libtorch's without its backtrace).
+std::string FirstLine(const std::exception& e);
+
+/// Pixels (bytes, any shape) as the network's input: scaled to [0, 1] and standardised with
+/// Fashion-MNIST's mean and standard deviation.
+at::Tensor StandardizedImages(const at::Tensor& bytes);
+
+/// Where each step's batch comes from.
+class Batches {
+ public:
+  virtual ~Batches() = default;
+  /// Images [batch, ...] and class labels [batch], on the training device.
+  virtual std::pair<at::Tensor, at::Tensor> Next() = 0;
+};
+
+/// One random batch, drawn once and reused, so that steps differ only in the weights.
+class SyntheticBatches : public Batches {
+ public:
+  SyntheticBatches(const std::vector<int64_t>& input_dims, int64_t classes, at::Device device);
+  std::pair<at::Tensor, at::Tensor> Next() override;
+
+ private:
+  at::Tensor images_, labels_;
+};
+
+/// Labelled images in a seeded shuffled order: a batch that would run past the end is drawn
+/// from a fresh shuffle instead (so every batch is full). Converting and standardising the
+/// batch is part of the step, as it would be in a data loader. REQUIRES: data.count >= batch.
+class FashionMnistBatches : public Batches {
+ public:
+  FashionMnistBatches(LabeledImages data, int64_t batch, uint64_t seed, at::Device device);
+  std::pair<at::Tensor, at::Tensor> Next() override;
+
+ private:
+  void Shuffle();
+
+  LabeledImages data_;  // Owns the bytes images_ and labels_ view.
+  int64_t batch_;
+  at::Device device_;
+  std::vector<int64_t> order_;
+  std::mt19937_64 rng_;
+  int64_t next_ = 0;
+  at::Tensor images_, labels_;
+};
+
+/// Checks the optimizer, learning rate, betas, weight decay and threads; one line naming the
+/// bad value.
+Status CheckTrainOptions(const TrainOptions& t);
+
+/// Adam with betas (beta1, beta2), or SGD with momentum beta1; both with weight decay.
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const std::vector<at::Tensor>& params,
+                                                       const TrainOptions& t);
+
+/// Waits for the device (`sync`), then reads `meter`; the error names the meter.
+Result<double> ReadMeter(EnergyMeter& meter, const std::function<void()>& sync);
+
+}  // namespace joulecast::torch_internal
