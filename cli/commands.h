@@ -22,6 +22,11 @@ int Measure(const std::vector<std::string>& args);
 /// Needs the libtorch build; without it, says so and returns 2.
 int Calibrate(const std::vector<std::string>& args);
 
+/// `joulecast search SPACE.json [options]` or `joulecast search --report A.db ...`: energy-aware
+/// search over networks and hyperparameters, kept in a study database. Without libtorch it
+/// trains only with --trainer CMD.
+int Search(const std::vector<std::string>& args);
+
 /// The shipped default profile: $JOULECAST_DATA_DIR/profiles/default.json, else the source
 /// tree's data/ folder this binary was built from.
 std::string DefaultProfilePath();

@@ -31,6 +31,8 @@ const Command kCommands[] = {
      joulecast::cli::Analyze},
     {"gate", "fail CI when a model's predicted training energy is over a budget or a baseline",
      joulecast::cli::Gate},
+    {"search", "search networks and hyperparameters for accuracy per joule (a study database)",
+     joulecast::cli::Search},
 #ifdef JOULECAST_HAVE_TORCH
     {"measure", "train a model and measure its time and energy per step", joulecast::cli::Measure},
     {"calibrate", "measure this machine and fit a hardware profile", joulecast::cli::Calibrate},

@@ -1,0 +1,494 @@
+#include "analyzer/search/study.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <random>
+#include <sstream>
+
+namespace joulecast::search {
+
+namespace {
+
+constexpr const char* kApplication = "joulecast.study/1";
+// How long a worker waits for another's write lock. Proposals are made under it (a second or
+// two with hundreds of trials), so this is generous.
+constexpr int kBusyTimeoutMs = 120000;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE trials (
+  number INTEGER PRIMARY KEY,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+  accuracy REAL,
+  energy_j REAL,
+  energy_real INTEGER NOT NULL DEFAULT 0,
+  meter TEXT NOT NULL DEFAULT '',
+  predicted_energy_j REAL,
+  predicted_low_j REAL,
+  predicted_high_j REAL,
+  time_s REAL,
+  error TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL DEFAULT '',
+  worker TEXT NOT NULL,
+  worker_host TEXT NOT NULL,
+  worker_pid INTEGER NOT NULL,
+  worker_start INTEGER NOT NULL,
+  claimed_unix REAL NOT NULL,
+  claim TEXT NOT NULL,
+  runs INTEGER NOT NULL DEFAULT 1);
+)sql";
+
+constexpr const char* kColumns =
+    "number, params, status, accuracy, energy_j, energy_real, meter, predicted_energy_j, "
+    "predicted_low_j, predicted_high_j, time_s, error, started_at, finished_at, worker, "
+    "worker_host, worker_pid, worker_start, claimed_unix, runs";
+
+// A prepared statement, finalized on scope exit.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return stmt_; }
+  int Step() { return sqlite3_step(stmt_); }
+  void Bind(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  void Bind(int i, const std::optional<double>& v) {
+    if (v)
+      Bind(i, *v);
+    else
+      sqlite3_bind_null(stmt_, i);
+  }
+  std::string Text(int i) {
+    const unsigned char* t = sqlite3_column_text(stmt_, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  int64_t Int(int i) { return sqlite3_column_int64(stmt_, i); }
+  double Real(int i) { return sqlite3_column_double(stmt_, i); }
+  std::optional<double> OptReal(int i) {
+    if (sqlite3_column_type(stmt_, i) == SQLITE_NULL) return std::nullopt;
+    return Real(i);
+  }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+// A write transaction, rolled back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  ~Transaction() {
+    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  bool Begin() {
+    open_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+    return open_;
+  }
+  bool Commit() {
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return false;
+    open_ = false;
+    return true;
+  }
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+};
+
+// Who is running a trial, as recorded with it.
+struct Owner {
+  std::string host;
+  int64_t pid = 0;
+  int64_t start = 0;  // The process's start time in clock ticks after boot (/proc/PID/stat).
+  double claimed_unix = 0;
+};
+
+// Field 22 of /proc/PID/stat: when the process started. 0 when unknown; -1 when there is no
+// such process.
+int64_t ProcessStart(int64_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  if (!f) {
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) == 0) return 0;
+    return errno == EPERM ? 0 : -1;
+  }
+  std::string stat((std::istreambuf_iterator<char>(f)), {});
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(paren + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 22) return std::stoll(field);
+  }
+  return 0;
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string UtcNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string Error(sqlite3* db, const std::string& path, const std::string& what) {
+  return path + ": " + what + ": " + sqlite3_errmsg(db);
+}
+
+StudyTrial ReadTrial(Statement& q, Owner* owner) {
+  StudyTrial t;
+  t.number = static_cast<int>(q.Int(0));
+  t.params_json = q.Text(1);
+  t.status = q.Text(2);
+  t.accuracy = q.OptReal(3);
+  t.energy_j = q.OptReal(4);
+  t.energy_real = q.Int(5) != 0;
+  t.meter = q.Text(6);
+  t.predicted_energy_j = q.OptReal(7);
+  t.predicted_low_j = q.OptReal(8);
+  t.predicted_high_j = q.OptReal(9);
+  t.time_s = q.OptReal(10);
+  t.error = q.Text(11);
+  t.started_at = q.Text(12);
+  t.finished_at = q.Text(13);
+  t.worker = q.Text(14);
+  if (owner) {
+    owner->host = q.Text(15);
+    owner->pid = q.Int(16);
+    owner->start = q.Int(17);
+    owner->claimed_unix = q.Real(18);
+  }
+  t.runs = static_cast<int>(q.Int(19));
+  return t;
+}
+
+// A token no other claim has: the pid, the time and a random number.
+std::string NewClaimToken() {
+  static std::mt19937_64 rng(
+      std::random_device{}() ^ static_cast<uint64_t>(getpid()) << 32 ^
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+std::string OptionText(const std::string& flag, const std::string& value) {
+  return "--" + flag + " " + (value.empty() ? "(unset)" : value);
+}
+
+}  // namespace
+
+Study::Study(sqlite3* db, std::string path, double lease_s)
+    : db_(db), path_(std::move(path)), lease_s_(lease_s) {
+  worker_ = HostName() + ":" + std::to_string(getpid());
+}
+
+Study::~Study() { sqlite3_close(db_); }
+
+Status Study::Exec(const char* sql, const std::string& what) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Status::Error(Error(db_, path_, what));
+  }
+  return Status();
+}
+
+Result<std::unique_ptr<Study>> Study::Open(const std::string& path, const StudyKey& key,
+                                           double lease_s) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = path + ": cannot open or create the study: " +
+                          (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return Status::Error(message);
+  }
+  std::unique_ptr<Study> study(new Study(db, path, lease_s));
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  const std::string not_a_study =
+      path + ": not a joulecast study; give another --study, or remove it";
+  Transaction tx(db);
+  if (!tx.Begin()) {
+    if (sqlite3_errcode(db) == SQLITE_NOTADB) return Status::Error(not_a_study);
+    return Status::Error(Error(db, path, "cannot write the study"));
+  }
+  int64_t tables = 0;
+  {
+    Statement count(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    if (!count.ok() || count.Step() != SQLITE_ROW) {
+      if (sqlite3_errcode(db) == SQLITE_NOTADB) return Status::Error(not_a_study);
+      return Status::Error(Error(db, path, "cannot read the study"));
+    }
+    tables = count.Int(0);
+  }
+  if (tables == 0) {
+    if (Status s = study->Exec(kSchema, "cannot create the study's tables"); !s.ok()) return s;
+    std::vector<std::pair<std::string, std::string>> meta = {{"application", kApplication},
+                                                             {"space", key.space},
+                                                             {"space_source", key.space_source},
+                                                             {"created_at", UtcNow()}};
+    for (const auto& [flag, value] : key.options) meta.push_back({"option:" + flag, value});
+    for (const auto& [k, v] : meta) {
+      Statement insert(db, "INSERT INTO meta (key, value) VALUES (?1, ?2)");
+      insert.Bind(1, k);
+      insert.Bind(2, v);
+      if (!insert.ok() || insert.Step() != SQLITE_DONE) {
+        return Status::Error(Error(db, path, "cannot create the study's tables"));
+      }
+    }
+    study->key_ = key;
+  } else {
+    std::map<std::string, std::string> meta;
+    {
+      Statement read(db, "SELECT key, value FROM meta");
+      if (!read.ok()) return Status::Error(not_a_study);
+      while (read.Step() == SQLITE_ROW) meta[read.Text(0)] = read.Text(1);
+    }
+    if (meta["application"] != kApplication) return Status::Error(not_a_study);
+    if (meta["space"] != key.space) {
+      return Status::Error(path + ": this study was made with another search space (" +
+                           meta["space_source"] + "), not " + key.space_source +
+                           ": run with that space to resume it, or give another --study");
+    }
+    for (const auto& [flag, value] : key.options) {
+      auto it = meta.find("option:" + flag);
+      const std::string stored = it == meta.end() ? "" : it->second;
+      if (stored != value) {
+        return Status::Error(path + ": this study was made with " + OptionText(flag, stored) +
+                             ", not " + OptionText(flag, value) +
+                             ": run with the same options to resume it, or give another --study");
+      }
+    }
+    study->key_ = key;
+    study->key_.space_source = meta["space_source"];
+  }
+  if (!tx.Commit()) return Status::Error(Error(db, path, "cannot write the study"));
+  return study;
+}
+
+Result<std::unique_ptr<Study>> Study::OpenReadOnly(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message =
+        path + ": cannot open the study: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return Status::Error(message);
+  }
+  std::unique_ptr<Study> study(new Study(db, path, 0));
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  std::map<std::string, std::string> meta;
+  {
+    Statement read(db, "SELECT key, value FROM meta ORDER BY rowid");
+    if (!read.ok()) return Status::Error(path + ": not a joulecast study");
+    while (read.Step() == SQLITE_ROW) {
+      std::string k = read.Text(0), v = read.Text(1);
+      meta[k] = v;
+      if (k.rfind("option:", 0) == 0) study->key_.options.push_back({k.substr(7), v});
+    }
+  }
+  if (meta["application"] != kApplication) return Status::Error(path + ": not a joulecast study");
+  study->key_.space = meta["space"];
+  study->key_.space_source = meta["space_source"];
+  return study;
+}
+
+Result<std::vector<StudyTrial>> Study::Load() const {
+  Statement q(db_, (std::string("SELECT ") + kColumns + " FROM trials ORDER BY number").c_str());
+  if (!q.ok()) return Status::Error(Error(db_, path_, "cannot read the trials"));
+  std::vector<StudyTrial> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ReadTrial(q, nullptr));
+  if (rc != SQLITE_DONE) return Status::Error(Error(db_, path_, "cannot read the trials"));
+  return out;
+}
+
+Result<Claim> Study::ClaimNext(int max_trials, const Proposer& propose) {
+  Transaction tx(db_);
+  if (!tx.Begin()) {
+    return Status::Error(Error(db_, path_, "cannot lock the study to claim a trial"));
+  }
+  std::vector<StudyTrial> trials;
+  std::vector<Owner> owners;
+  {
+    Statement q(db_, (std::string("SELECT ") + kColumns + " FROM trials ORDER BY number").c_str());
+    if (!q.ok()) return Status::Error(Error(db_, path_, "cannot read the trials"));
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      Owner o;
+      trials.push_back(ReadTrial(q, &o));
+      owners.push_back(o);
+    }
+    if (rc != SQLITE_DONE) return Status::Error(Error(db_, path_, "cannot read the trials"));
+  }
+  const std::string host = HostName();
+  const int64_t my_pid = getpid();
+  const int64_t my_start = ProcessStart(my_pid);
+  const double now = UnixNow();
+  auto stale = [&](const Owner& o) {
+    if (o.pid <= 0) return true;  // released
+    if (now - o.claimed_unix > lease_s_) return true;
+    if (o.host != host) return false;  // only the lease tells for another host
+    if (o.pid == my_pid && o.start == my_start) return false;
+    const int64_t start = ProcessStart(o.pid);
+    return start < 0 || (start > 0 && o.start > 0 && start != o.start);
+  };
+
+  Claim claim;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    if (trials[i].status != "running" || !stale(owners[i])) continue;
+    StudyTrial t = trials[i];
+    t.worker = worker_;
+    t.started_at = UtcNow();
+    t.runs += 1;
+    Statement u(db_,
+                "UPDATE trials SET worker = ?1, worker_host = ?2, worker_pid = ?3, "
+                "worker_start = ?4, claimed_unix = ?5, started_at = ?6, claim = ?8, "
+                "runs = runs + 1 WHERE number = ?7");
+    u.Bind(1, t.worker);
+    u.Bind(2, host);
+    u.Bind(3, my_pid);
+    u.Bind(4, my_start);
+    u.Bind(5, now);
+    u.Bind(6, t.started_at);
+    u.Bind(7, static_cast<int64_t>(t.number));
+    const std::string token = NewClaimToken();
+    u.Bind(8, token);
+    if (!u.ok() || u.Step() != SQLITE_DONE || !tx.Commit()) {
+      return Status::Error(Error(db_, path_, "cannot take over trial " + std::to_string(t.number)));
+    }
+    claims_[t.number] = token;
+    claim.kind = Claim::Kind::trial;
+    claim.trial = std::move(t);
+    claim.rerun = true;
+    return claim;
+  }
+  if (static_cast<int>(trials.size()) >= max_trials) {
+    claim.kind = Claim::Kind::full;
+    return claim;
+  }
+  const int number = trials.empty() ? 0 : trials.back().number + 1;
+  Result<std::optional<Proposal>> proposal = propose(trials, number);
+  if (!proposal.ok()) return proposal.status();
+  if (!*proposal) {
+    claim.kind = Claim::Kind::exhausted;
+    return claim;
+  }
+  StudyTrial t;
+  t.number = number;
+  t.params_json = (*proposal)->params_json;
+  t.status = "running";
+  t.started_at = UtcNow();
+  t.worker = worker_;
+  if (const std::optional<Prediction>& p = (*proposal)->prediction) {
+    t.predicted_energy_j = p->energy_j;
+    t.predicted_low_j = p->low_j;
+    t.predicted_high_j = p->high_j;
+  }
+  Statement ins(db_,
+                "INSERT INTO trials (number, params, status, predicted_energy_j, predicted_low_j, "
+                "predicted_high_j, started_at, worker, worker_host, worker_pid, worker_start, "
+                "claimed_unix, claim) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                "?11, ?12)");
+  ins.Bind(1, static_cast<int64_t>(t.number));
+  ins.Bind(2, t.params_json);
+  ins.Bind(3, t.predicted_energy_j);
+  ins.Bind(4, t.predicted_low_j);
+  ins.Bind(5, t.predicted_high_j);
+  ins.Bind(6, t.started_at);
+  ins.Bind(7, t.worker);
+  ins.Bind(8, host);
+  ins.Bind(9, my_pid);
+  ins.Bind(10, my_start);
+  ins.Bind(11, now);
+  const std::string token = NewClaimToken();
+  ins.Bind(12, token);
+  if (!ins.ok() || ins.Step() != SQLITE_DONE || !tx.Commit()) {
+    return Status::Error(Error(db_, path_, "cannot record trial " + std::to_string(number)));
+  }
+  claims_[number] = token;
+  claim.kind = Claim::Kind::trial;
+  claim.trial = std::move(t);
+  return claim;
+}
+
+Status Study::Finish(int number, const TrialOutcome& o) {
+  Transaction tx(db_);
+  const std::string what = "cannot record the result of trial " + std::to_string(number);
+  if (!tx.Begin()) return Status::Error(Error(db_, path_, what));
+  Statement u(db_,
+              "UPDATE trials SET status = ?1, accuracy = ?2, energy_j = ?3, energy_real = ?4, "
+              "meter = ?5, time_s = ?6, error = ?7, finished_at = ?8 "
+              "WHERE number = ?9 AND status = 'running' AND claim = ?10 AND worker_pid > 0");
+  u.Bind(1, std::string(o.ok ? "done" : "failed"));
+  u.Bind(2, o.ok ? std::optional<double>(o.accuracy) : std::nullopt);
+  u.Bind(3, o.ok ? std::optional<double>(o.energy_j) : std::nullopt);
+  u.Bind(4, static_cast<int64_t>(o.ok && o.energy_real));
+  u.Bind(5, o.meter);
+  u.Bind(6, o.time_s);
+  u.Bind(7, o.ok ? std::string() : o.error);
+  u.Bind(8, UtcNow());
+  u.Bind(9, static_cast<int64_t>(number));
+  u.Bind(10, ClaimToken(number));
+  if (!u.ok() || u.Step() != SQLITE_DONE) return Status::Error(Error(db_, path_, what));
+  if (sqlite3_changes(db_) != 1) {
+    return Status::Error(path_ + ": trial " + std::to_string(number) +
+                         " is no longer this worker's: it was taken over (it ran longer than the "
+                         "lease) or released; its result here is not recorded");
+  }
+  if (!tx.Commit()) return Status::Error(Error(db_, path_, what));
+  return Status();
+}
+
+std::string Study::ClaimToken(int number) const {
+  auto it = claims_.find(number);
+  return it == claims_.end() ? std::string() : it->second;
+}
+
+Status Study::Release(int number) {
+  Transaction tx(db_);
+  const std::string what = "cannot release trial " + std::to_string(number);
+  if (!tx.Begin()) return Status::Error(Error(db_, path_, what));
+  Statement u(db_,
+              "UPDATE trials SET worker_pid = 0 WHERE number = ?1 AND status = 'running' AND "
+              "claim = ?2");
+  u.Bind(1, static_cast<int64_t>(number));
+  u.Bind(2, ClaimToken(number));
+  if (!u.ok() || u.Step() != SQLITE_DONE || !tx.Commit()) {
+    return Status::Error(Error(db_, path_, what));
+  }
+  return Status();
+}
+
+}  // namespace joulecast::search

@@ -1,0 +1,310 @@
+// The study database: creation, resume, option and space mismatches, stale running trials
+// re-run under their number, the lease, and two worker processes sharing one file.
+#include "analyzer/search/study.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+namespace joulecast::search {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path TempDir() {
+  fs::path d =
+      fs::temp_directory_path() / ("joulecast_study_" + std::to_string(getpid()) + "_" +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+StudyKey Key(const std::string& strategy = "bo") {
+  StudyKey k;
+  k.space = R"({"parameters":{"x":{"type":"float"}}})";
+  k.space_source = "space.json";
+  k.options = {{"strategy", strategy}, {"seed", "1"}};
+  return k;
+}
+
+// Proposes {"x": number}, checking it sees every trial so far.
+Proposer Counting(int* calls = nullptr) {
+  return [calls](const std::vector<StudyTrial>& trials,
+                 int number) -> Result<std::optional<Proposal>> {
+    if (calls) ++*calls;
+    if (static_cast<int>(trials.size()) != number) {
+      return Status::Error("history has " + std::to_string(trials.size()) + " trials at number " +
+                           std::to_string(number));
+    }
+    Proposal p;
+    p.params_json = "{\"x\": " + std::to_string(number) + "}";
+    p.prediction = Prediction{10.0 + number, 9.0, 11.0 + 2 * number};
+    return std::optional<Proposal>(p);
+  };
+}
+
+Proposer MustNotPropose() {
+  return [](const std::vector<StudyTrial>&, int) -> Result<std::optional<Proposal>> {
+    ADD_FAILURE() << "a proposal was asked for";
+    return std::optional<Proposal>();
+  };
+}
+
+TrialOutcome Ok(double accuracy, double energy_j) {
+  TrialOutcome o;
+  o.ok = true;
+  o.accuracy = accuracy;
+  o.energy_j = energy_j;
+  o.meter = "fake";
+  o.time_s = 0.5;
+  return o;
+}
+
+std::unique_ptr<Study> OpenOk(const fs::path& path, const StudyKey& key = Key(),
+                              double lease_s = 3600) {
+  Result<std::unique_ptr<Study>> s = Study::Open(path.string(), key, lease_s);
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+TEST(Study, RecordsTrialsAndResumesWithMoreTrials) {
+  const fs::path db = TempDir() / "s.db";
+  {
+    auto study = OpenOk(db);
+    ASSERT_TRUE(study);
+    for (int i = 0; i < 3; ++i) {
+      Result<Claim> c = study->ClaimNext(3, Counting());
+      ASSERT_TRUE(c.ok()) << c.status().message();
+      ASSERT_EQ(c->kind, Claim::Kind::trial);
+      EXPECT_EQ(c->trial.number, i);
+      EXPECT_FALSE(c->rerun);
+      TrialOutcome o = i == 1 ? TrialOutcome{} : Ok(0.5 + 0.1 * i, 100 * i);
+      if (i == 1) o.error = "the trainer exited with status 1";
+      ASSERT_TRUE(study->Finish(i, o).ok());
+    }
+    Result<Claim> full = study->ClaimNext(3, MustNotPropose());
+    ASSERT_TRUE(full.ok());
+    EXPECT_EQ(full->kind, Claim::Kind::full);
+  }
+  auto study = OpenOk(db);
+  ASSERT_TRUE(study);
+  Result<std::vector<StudyTrial>> trials = study->Load();
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(trials->size(), 3u);
+  EXPECT_EQ((*trials)[0].status, "done");
+  EXPECT_EQ((*trials)[0].params_json, "{\"x\": 0}");
+  EXPECT_DOUBLE_EQ(*(*trials)[2].accuracy, 0.7);
+  EXPECT_DOUBLE_EQ(*(*trials)[2].energy_j, 200);
+  EXPECT_DOUBLE_EQ(*(*trials)[2].predicted_energy_j, 12);
+  EXPECT_DOUBLE_EQ(*(*trials)[2].predicted_high_j, 15);
+  EXPECT_EQ((*trials)[2].meter, "fake");
+  EXPECT_FALSE((*trials)[2].finished_at.empty());
+  EXPECT_EQ((*trials)[1].status, "failed");
+  EXPECT_FALSE((*trials)[1].accuracy.has_value());
+  EXPECT_EQ((*trials)[1].error, "the trainer exited with status 1");
+  // Five trials asked for: two more, numbered on.
+  Result<Claim> c = study->ClaimNext(5, Counting());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->trial.number, 3);
+}
+
+TEST(Study, OtherOptionsAreAnErrorNamingTheFlag) {
+  const fs::path db = TempDir() / "s.db";
+  ASSERT_TRUE(OpenOk(db, Key("bo")));
+  Result<std::unique_ptr<Study>> s = Study::Open(db.string(), Key("random"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(),
+            db.string() +
+                ": this study was made with --strategy bo, not --strategy random: run "
+                "with the same options to resume it, or give another --study");
+  StudyKey other = Key("bo");
+  other.space = R"({"parameters":{"y":{"type":"float"}}})";
+  other.space_source = "other.json";
+  s = Study::Open(db.string(), other);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("another search space (space.json), not other.json"),
+            std::string::npos)
+      << s.status().message();
+  EXPECT_EQ(s.status().message().find('\n'), std::string::npos);
+}
+
+TEST(Study, ANonStudyFileIsRefused) {
+  const fs::path dir = TempDir();
+  std::ofstream(dir / "text.db") << "not a database at all, just some text that is long enough";
+  Result<std::unique_ptr<Study>> s = Study::Open((dir / "text.db").string(), Key());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("not a joulecast study"), std::string::npos)
+      << s.status().message();
+  s = Study::OpenReadOnly((dir / "missing.db").string());
+  EXPECT_FALSE(s.ok());
+}
+
+// A worker killed mid-trial leaves it running; the next claim re-runs it under its number.
+TEST(Study, StaleRunningTrialIsRerunUnderTheSameNumber) {
+  const fs::path db = TempDir() / "s.db";
+  {
+    auto study = OpenOk(db);
+    ASSERT_TRUE(study->ClaimNext(4, Counting()).ok());
+    ASSERT_TRUE(study->Finish(0, Ok(0.8, 10)).ok());
+  }
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto r = Study::Open(db.string(), Key());
+    if (!r.ok()) _exit(1);
+    auto c = (*r)->ClaimNext(4, Counting());
+    _exit(c.ok() && c->kind == Claim::Kind::trial && c->trial.number == 1 ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  auto study = OpenOk(db);
+  Result<std::vector<StudyTrial>> before = study->Load();
+  ASSERT_EQ(before->size(), 2u);
+  EXPECT_EQ((*before)[1].status, "running");
+  EXPECT_NE((*before)[1].worker, study->worker());
+  Result<Claim> c = study->ClaimNext(4, MustNotPropose());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->kind, Claim::Kind::trial);
+  EXPECT_TRUE(c->rerun);
+  EXPECT_EQ(c->trial.number, 1);
+  EXPECT_EQ(c->trial.params_json, "{\"x\": 1}");
+  EXPECT_EQ(c->trial.runs, 2);
+  ASSERT_TRUE(study->Finish(1, Ok(0.9, 20)).ok());
+  Result<std::vector<StudyTrial>> after = study->Load();
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[1].status, "done");
+  EXPECT_EQ((*after)[1].runs, 2);
+  EXPECT_EQ((*after)[1].worker, study->worker());
+}
+
+// A live worker's trial is not taken over; another worker gets the next number.
+TEST(Study, LiveWorkersTrialIsNotTakenOver) {
+  const fs::path db = TempDir() / "s.db";
+  auto a = OpenOk(db), b = OpenOk(db);
+  ASSERT_TRUE(a && b);
+  Result<Claim> ca = a->ClaimNext(4, Counting());
+  Result<Claim> cb = b->ClaimNext(4, Counting());
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  EXPECT_EQ(ca->trial.number, 0);
+  EXPECT_EQ(cb->trial.number, 1);
+  EXPECT_FALSE(cb->rerun);
+}
+
+// Past the lease even a live worker's trial is stale; its late result is then refused.
+TEST(Study, TrialOlderThanTheLeaseIsTakenOver) {
+  const fs::path db = TempDir() / "s.db";
+  auto a = OpenOk(db);
+  ASSERT_TRUE(a->ClaimNext(2, Counting()).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto b = OpenOk(db, Key(), /*lease_s=*/0.01);
+  Result<Claim> c = b->ClaimNext(2, MustNotPropose());
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->rerun);
+  EXPECT_EQ(c->trial.number, 0);
+  Status late = a->Finish(0, Ok(0.6, 2));
+  EXPECT_FALSE(late.ok());
+  EXPECT_NE(late.message().find("taken over"), std::string::npos) << late.message();
+  EXPECT_TRUE(b->Finish(0, Ok(0.5, 1)).ok());
+  EXPECT_DOUBLE_EQ(*b->Load()->at(0).accuracy, 0.5);
+}
+
+TEST(Study, ReleasedTrialIsRerun) {
+  const fs::path db = TempDir() / "s.db";
+  auto study = OpenOk(db);
+  ASSERT_TRUE(study->ClaimNext(3, Counting()).ok());
+  ASSERT_TRUE(study->Release(0).ok());
+  EXPECT_FALSE(study->Finish(0, Ok(0.5, 1)).ok());  // no longer this worker's
+  Result<Claim> c = study->ClaimNext(3, MustNotPropose());
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->rerun);
+  EXPECT_EQ(c->trial.number, 0);
+  EXPECT_TRUE(study->Finish(0, Ok(0.5, 1)).ok());
+}
+
+TEST(Study, ProposerErrorAndExhaustionWriteNothing) {
+  const fs::path db = TempDir() / "s.db";
+  auto study = OpenOk(db);
+  Result<Claim> c = study->ClaimNext(
+      3, [](const std::vector<StudyTrial>&, int) -> Result<std::optional<Proposal>> {
+        return Status::Error("no good");
+      });
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "no good");
+  c = study->ClaimNext(3, [](const std::vector<StudyTrial>&, int) {
+    return Result<std::optional<Proposal>>(std::optional<Proposal>());
+  });
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->kind, Claim::Kind::exhausted);
+  EXPECT_TRUE(study->Load()->empty());
+}
+
+// Two processes on one file: every number once, no gaps, each proposal made from the whole
+// history (Counting fails otherwise).
+TEST(Study, TwoWorkerProcessesClaimDistinctNumbers) {
+  const fs::path db = TempDir() / "s.db";
+  ASSERT_TRUE(OpenOk(db));  // created before the workers start
+  constexpr int kTrials = 24;
+  std::vector<pid_t> workers;
+  for (int w = 0; w < 2; ++w) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto r = Study::Open(db.string(), Key());
+      if (!r.ok()) _exit(1);
+      for (;;) {
+        Result<Claim> c = (*r)->ClaimNext(kTrials, Counting());
+        if (!c.ok()) _exit(2);
+        if (c->kind != Claim::Kind::trial) break;
+        usleep(5000);
+        if (!(*r)->Finish(c->trial.number, Ok(0.5, 1)).ok()) _exit(3);
+      }
+      _exit(0);
+    }
+    workers.push_back(pid);
+  }
+  for (pid_t pid : workers) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status)) << "worker died";
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+  auto study = OpenOk(db);
+  Result<std::vector<StudyTrial>> trials = study->Load();
+  ASSERT_TRUE(trials.ok());
+  ASSERT_EQ(trials->size(), static_cast<size_t>(kTrials));
+  std::set<int> numbers;
+  std::set<std::string> worker_ids;
+  for (const StudyTrial& t : *trials) {
+    numbers.insert(t.number);
+    worker_ids.insert(t.worker);
+    EXPECT_EQ(t.status, "done");
+    EXPECT_EQ(t.runs, 1);
+  }
+  EXPECT_EQ(numbers.size(), static_cast<size_t>(kTrials));
+  EXPECT_EQ(*numbers.rbegin(), kTrials - 1);
+  EXPECT_EQ(worker_ids.size(), 2u) << "both workers should have run trials";
+}
+
+TEST(Study, ReadOnlyOpenReadsTheKey) {
+  const fs::path db = TempDir() / "s.db";
+  ASSERT_TRUE(OpenOk(db));
+  Result<std::unique_ptr<Study>> s = Study::OpenReadOnly(db.string());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ((*s)->key().space_source, "space.json");
+  ASSERT_EQ((*s)->key().options.size(), 2u);
+  EXPECT_EQ((*s)->key().options[0].first, "strategy");
+  EXPECT_EQ((*s)->key().options[0].second, "bo");
+}
+
+}  // namespace
+}  // namespace joulecast::search
