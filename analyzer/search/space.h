@@ -1,4 +1,4 @@
-// A search space (docs/search-space.md): an architecture template with "$name" placeholders,
+// A search space (docs/search.md): an architecture template with "$name" placeholders,
 // the parameters that fill them (and set the training), and the training every trial gets.
 //
 //   {"architecture": {"family": "SimpleCNN", "nr_conv_layers": "$nr_conv", ...},
