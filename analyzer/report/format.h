@@ -1,6 +1,5 @@
-// Number formatting for reports meant for people (HTML). Plain functions, no state.
-//
-// report_table.cc keeps private copies of the same rules; both print numbers alike.
+// Number formatting for reports meant for people (text, markdown, HTML). Plain functions, no
+// state.
 #pragma once
 
 #include <cstdint>

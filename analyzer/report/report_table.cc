@@ -4,74 +4,12 @@
 #include <vector>
 
 #include "analyzer/core/shape_inference.h"
+#include "analyzer/report/format.h"
 #include "analyzer/report/report_internal.h"
 
 namespace joulecast::report {
 
 namespace {
-
-// 1234567 -> "1,234,567".
-std::string Grouped(int64_t v) {
-  std::string digits = std::to_string(v < 0 ? -v : v), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return v < 0 ? "-" + out : out;
-}
-
-// 3 significant digits with an SI suffix: 1.82 G.
-std::string Si(double v, const char* unit = "") {
-  const char* suffix[] = {"", " K", " M", " G", " T", " P", " E"};
-  int i = 0;
-  while (v >= 999.5 && i < 6) {
-    v /= 1000;
-    ++i;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, i == 0 && v == static_cast<int64_t>(v) ? "%.0f%s%s" : "%.3g%s%s",
-                v, suffix[i], unit);
-  return buf;
-}
-
-// Binary units: 512 B, 1.5 KiB, 44.6 MiB, 2.1 GiB.
-std::string Bytes(int64_t bytes) {
-  const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int i = 0;
-  while (v >= 1024 && i < 5) {
-    v /= 1024;
-    ++i;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.1f %s", v, unit[i]);
-  return buf;
-}
-
-// A physical quantity with an SI prefix: 12.3 mJ, 1.5 kJ, 45.6 ms.
-std::string Quantity(double v, const char* unit) {
-  const char* prefix[] = {"n", "\xC2\xB5", "m", "", "k", "M", "G", "T"};
-  int i = 3;
-  if (v != 0) {
-    while (std::fabs(v) < 0.9995 && i > 0) {
-      v *= 1000;
-      --i;
-    }
-    while (std::fabs(v) >= 999.5 && i < 7) {
-      v /= 1000;
-      ++i;
-    }
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g %s%s", v, prefix[i], unit);
-  return buf;
-}
-
-std::string Percent(double part, double whole) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%.1f%%", whole > 0 ? 100.0 * part / whole : 0.0);
-  return buf;
-}
 
 // Display width of UTF-8 text: code points, not bytes.
 size_t Width(const std::string& s) {
