@@ -3,10 +3,8 @@
 // meter, shows progress, turns Ctrl-C into a clean stop, and writes the profile atomically.
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cmath>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +21,7 @@
 #include "calibrate/torch/torch_network.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/stop_signals.h"
 #include "cli/meter_flags.h"
 
 namespace joulecast::cli {
@@ -56,45 +55,6 @@ int Fail(const std::string& message) {
   return 2;
 }
 
-// Set by SIGINT/SIGTERM: stop after the current measurement. A second signal ends the process
-// at once (the database stays consistent: each sample is its own transaction).
-std::atomic<bool> g_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-extern "C" void OnCalibrateStop(int sig) {
-  if (g_stop.load()) {
-    std::signal(sig, SIG_DFL);
-    std::raise(sig);
-    return;
-  }
-  g_stop.store(true);
-  static const char kMessage[] =
-      "\njoulecast calibrate: stopping after the current measurement (again to quit at once)\n";
-  ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
-  (void)ignored;
-}
-
-// Installs the handlers for the lifetime of the object and restores the old ones after.
-class StopOnSignals {
- public:
-  StopOnSignals() {
-    g_stop.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = OnCalibrateStop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopOnSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopOnSignals(const StopOnSignals&) = delete;
-  StopOnSignals& operator=(const StopOnSignals&) = delete;
-
- private:
-  struct sigaction old_int_ {}, old_term_ {};
-};
 
 // "1:05", "12:00", "1:02:03".
 std::string Clock(double s) {
@@ -310,8 +270,11 @@ int Calibrate(const std::vector<std::string>& args) {
     view.Show(p);
   };
   Result<CalibrationOutcome> outcome = [&] {
-    StopOnSignals signals;
-    options.stop = &g_stop;
+    // The first SIGINT/SIGTERM stops after the current measurement, a second ends the process
+    // at once (the database stays consistent: each sample is its own transaction).
+    StopOnSignals signals(
+        "\njoulecast calibrate: stopping after the current measurement (again to quit at once)\n");
+    options.stop = StopOnSignals::stop();
     return RunCalibration(options, **meter);
   }();
   view.Finish();

@@ -2,10 +2,8 @@
 // (docs/search.md). The loop is analyzer/search/search.h; this file parses flags, picks the
 // trainer (an external command, or the built-in libtorch one), turns Ctrl-C into a stop after the
 // current trial, and writes the report.
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +22,7 @@
 #include "analyzer/search/search_report.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/stop_signals.h"
 
 #ifdef JOULECAST_HAVE_TORCH
 #include "calibrate/train/torch_trainer.h"
@@ -79,54 +78,6 @@ int Fail(const std::string& message) {
   return 2;
 }
 
-// The first SIGINT/SIGTERM asks for a stop after the current trial; the second stops the trial
-// now: an external trainer is sent SIGTERM (the trial is released for the next run to redo);
-// the built-in trainer cannot be stopped midway, so the process ends at once and the trial,
-// left running by a process that is gone, is redone by the next run.
-std::atomic<bool> g_stop{false};
-std::atomic<bool> g_cancel{false};
-std::atomic<bool> g_cancellable{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-extern "C" void OnStopSignal(int sig) {
-  if (g_stop.load()) {
-    if (g_cancellable.load() && !g_cancel.load()) {
-      g_cancel.store(true);
-      return;
-    }
-    signal(sig, SIG_DFL);
-    raise(sig);
-    return;
-  }
-  g_stop.store(true);
-  static const char kMessage[] =
-      "\njoulecast search: stopping after the current trial (again to stop it now)\n";
-  ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
-  (void)ignored;
-}
-
-class StopOnSignals {
- public:
-  StopOnSignals() {
-    g_stop.store(false);
-    g_cancel.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = OnStopSignal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopOnSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopOnSignals(const StopOnSignals&) = delete;
-  StopOnSignals& operator=(const StopOnSignals&) = delete;
-
- private:
-  struct sigaction old_int_ {
-  }, old_term_{};
-};
 
 // Fails now, before any trial runs, if the report cannot be written to `path` at the end.
 std::string CheckWritable(const std::string& path) {
@@ -334,8 +285,7 @@ int Search(const std::vector<std::string>& args) {
 
   std::unique_ptr<search::Trainer> trainer;
   if (trainer_given) {
-    trainer = std::make_unique<search::ExternalTrainer>(trainer_command, &g_cancel);
-    g_cancellable.store(true);
+    trainer = std::make_unique<search::ExternalTrainer>(trainer_command, StopOnSignals::cancel());
   } else {
 #ifdef JOULECAST_HAVE_TORCH
     torch_options.threads =
@@ -349,7 +299,6 @@ int Search(const std::vector<std::string>& args) {
                  (*t)->meter().description().c_str());
     if (!why.empty()) std::fprintf(stderr, "search: %s\n", why.c_str());
     trainer = std::move(*t);
-    g_cancellable.store(false);
 #else
     (void)threads;
     return Fail(
@@ -360,8 +309,14 @@ int Search(const std::vector<std::string>& args) {
   }
 
   Result<search::SearchOutcome> outcome = [&] {
-    StopOnSignals signals;
-    return search::RunSearch(options, *trainer, &g_stop, [](const std::string& line) {
+    // The first SIGINT/SIGTERM stops after the current trial; the second stops an external
+    // trainer's trial now (SIGTERM to it; the trial is released for the next run to redo). The
+    // built-in trainer cannot be stopped midway, so then the process ends at once and the
+    // trial, left running by a process that is gone, is redone by the next run.
+    StopOnSignals signals(
+        "\njoulecast search: stopping after the current trial (again to stop it now)\n");
+    StopOnSignals::set_cancellable(trainer_given);
+    return search::RunSearch(options, *trainer, StopOnSignals::stop(), [](const std::string& line) {
       std::fprintf(stderr, "search: %s\n", line.c_str());
     });
   }();
