@@ -15,7 +15,13 @@ const char* const kAnalysisFlagsHelp =
 std::optional<std::string> ParseAnalysisFlag(const std::string& flag, const NextValue& next,
                                              AnalysisRequest& request) {
   constexpr int64_t kMax = int64_t{1} << 40;
-  if (flag == "--batch") {
+  if (flag == "--profile") {
+    auto v = next();
+    if (!v) return "--profile needs a file name";
+    request.profile_path = *v;
+  } else if (flag == "--strict") {
+    request.strict = true;
+  } else if (flag == "--batch") {
     auto v = next();
     auto n = v ? IntIn(*v, 1, int64_t{1} << 30) : std::nullopt;
     if (!n) return "--batch needs a positive integer";

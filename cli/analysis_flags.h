@@ -1,5 +1,5 @@
-// The flags `analyze` and `gate` share: what to load (--batch, --input) and what run to predict
-// (--samples, --epochs, --carbon-intensity).
+// The flags `analyze` and `gate` share: the profile (--profile), what to load (--batch, --input,
+// --strict) and what run to predict (--samples, --epochs, --carbon-intensity).
 #pragma once
 
 #include <functional>
@@ -18,7 +18,7 @@ using NextValue = std::function<std::optional<std::string>()>;
 std::optional<std::string> ParseAnalysisFlag(const std::string& flag, const NextValue& next,
                                              AnalysisRequest& request);
 
-/// Help lines for the shared flags.
+/// Help lines for the shared flags but --profile and --strict, which each command words itself.
 extern const char* const kAnalysisFlagsHelp;
 
 }  // namespace joulecast::cli

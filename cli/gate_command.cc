@@ -77,10 +77,6 @@ int Gate(const std::vector<std::string>& args) {
     if (a == "--help" || a == "-h") {
       Help(stdout);
       return 0;
-    } else if (a == "--profile") {
-      auto v = value();
-      if (!v) return Fail("--profile needs a file name");
-      request.profile_path = *v;
     } else if (auto error = ParseAnalysisFlag(a, value, request)) {
       if (!error->empty()) return Fail(*error);
     } else if (a == "--budget") {
@@ -116,8 +112,6 @@ int Gate(const std::vector<std::string>& args) {
       auto v = value();
       if (!v) return Fail("-o needs a file name");
       output = *v;
-    } else if (a == "--strict") {
-      request.strict = true;
     } else if (!a.empty() && a[0] == '-') {
       return Fail("unknown option '" + a + "' (see joulecast gate --help)");
     } else if (request.model.empty()) {
