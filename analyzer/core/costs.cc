@@ -1,5 +1,6 @@
 #include "analyzer/core/costs.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "analyzer/core/patterns.h"
@@ -14,13 +15,14 @@ Work& Work::operator+=(const Work& o) {
   elements_bwd += o.elements_bwd;
   saved_bytes += o.saved_bytes;
   im2col_elements += o.im2col_elements;
+  elements_in += o.elements_in;
   return *this;
 }
 
 bool Work::overflowed() const {
   return macs_fwd.overflowed() || macs_bwd_input.overflowed() || macs_bwd_weight.overflowed() ||
          elements_fwd.overflowed() || elements_bwd.overflowed() || saved_bytes.overflowed() ||
-         im2col_elements.overflowed();
+         im2col_elements.overflowed() || elements_in.overflowed();
 }
 
 namespace {
@@ -51,13 +53,13 @@ struct Flow {
   std::vector<bool> from_input; // Depends on the graph input.
 };
 
-Flow Propagate(const Graph& g) {
+Flow Propagate(const Graph& g, const CostOptions& options) {
   const size_t nt = g.tensors.size();
   Flow f{std::vector<bool>(nt), std::vector<bool>(nt), std::vector<bool>(nt)};
   for (size_t i = 0; i < nt; ++i) {
     const Tensor& t = g.tensors[i];
     f.data[i] = t.role == Role::input || t.role == Role::parameter;
-    f.needs_grad[i] = t.role == Role::parameter;
+    f.needs_grad[i] = t.role == Role::parameter || (options.input_needs_grad && t.role == Role::input);
     f.from_input[i] = t.role == Role::input;
   }
   for (const Node& n : g.nodes) {
@@ -143,7 +145,14 @@ class Counter {
     for (int out : n.outputs) {
       if (f_.data[out]) w.elements_fwd += Elements(g_.tensors[out]);
     }
-    Macs(n, w);
+    for (int in : n.inputs) {
+      if (in < 0) continue;
+      const Role r = g_.tensors[in].role;
+      if (f_.data[in] && (r == Role::activation || r == Role::input)) {
+        w.elements_in += Elements(g_.tensors[in]);
+      }
+    }
+    Macs(n, w, lc);
     if (any_grad) Saved(n, w);
     lc.variant = Variant(n, kind);
     return lc;
@@ -191,7 +200,7 @@ class Counter {
     return i < n.inputs.size() && n.inputs[i] >= 0 && f_.needs_grad[n.inputs[i]];
   }
 
-  void Macs(const Node& n, Work& w) const {
+  void Macs(const Node& n, Work& w, LayerCost& lc) const {
     Count macs;
     switch (n.op) {
       case Op::Conv: {
@@ -206,6 +215,8 @@ class Counter {
           if (i != 1) positions = positions * Count(out.dims[i]);
         }
         w.im2col_elements += positions * Count(n.Int("group", 1)) * per_output;
+        Gemm(lc, positions, out.dims.size() >= 2 ? out.dims[1] / std::max<int64_t>(1, n.Int("group", 1)) : 0,
+             per_output, n.Int("group", 1));
         break;
       }
       case Op::ConvTranspose: {
@@ -220,12 +231,19 @@ class Counter {
         int64_t k = n.Int("transA", 0) ? a.dims[0] : a.dims[1];
         macs = Elements(g_.tensors[n.outputs[0]]) * Count(k);
         w.im2col_elements += Elements(a);
+        const Tensor& out = g_.tensors[n.outputs[0]];
+        if (out.dims.size() == 2) Gemm(lc, Count(out.dims[0]), out.dims[1], Count(k), 1);
         break;
       }
       case Op::MatMul: {
         const Tensor& a = In(n, 0);
         macs = Elements(g_.tensors[n.outputs[0]]) * Count(a.dims.back());
         w.im2col_elements += Elements(a);
+        const Tensor& out = g_.tensors[n.outputs[0]];
+        if (!out.dims.empty()) {
+          Gemm(lc, Count(Elements(out).value() / std::max<int64_t>(1, out.dims.back())), out.dims.back(),
+               Count(a.dims.back()), 1);
+        }
         break;
       }
       default:
@@ -238,6 +256,13 @@ class Counter {
       bool weight = n.op != Op::MatMul || !f_.from_input[n.inputs[1]];
       (weight ? w.macs_bwd_weight : w.macs_bwd_input) += macs;
     }
+  }
+
+  static void Gemm(LayerCost& lc, Count m, int64_t n, Count k, int64_t groups) {
+    lc.gemm_m = m.overflowed() ? 0 : m.value();
+    lc.gemm_n = n;
+    lc.gemm_k = k.overflowed() ? 0 : k.value();
+    lc.groups = groups;
   }
 
   // Activation bytes kept for backward; a tensor saved by several nodes is counted once.
@@ -298,10 +323,10 @@ class Counter {
 
 }  // namespace
 
-Result<ModelCost> ComputeCosts(const Graph& graph) {
+Result<ModelCost> ComputeCosts(const Graph& graph, const CostOptions& options) {
   ModelCost mc;
   mc.batch = graph.batch > 0 ? graph.batch : 1;
-  Flow flow = Propagate(graph);
+  Flow flow = Propagate(graph, options);
   std::vector<std::optional<Kind>> decomposed = RecognizeDecomposedLayers(graph);
   Counter counter(graph, flow);
   mc.layers.reserve(graph.nodes.size());
@@ -334,7 +359,10 @@ Result<ModelCost> ComputeCosts(const Graph& graph) {
       if (in < 0 || seen[in]) continue;
       seen[in] = true;
       const Tensor& t = graph.tensors[in];
-      if (t.role == Role::parameter) mc.param_bytes += Bytes(t);
+      if (t.role == Role::parameter) {
+        mc.param_bytes += Bytes(t);
+        ++mc.param_tensors;
+      }
       if (t.role == Role::buffer) mc.buffer_bytes += Bytes(t);
     }
   }

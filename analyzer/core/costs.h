@@ -35,6 +35,9 @@ struct Work {
   /// macs_fwd and elements_fwd it tells a layer's shape apart: macs / im2col is its output
   /// channels, macs / elements_fwd its reduction length.
   Count im2col_elements;
+  /// Elements of the activations the layer reads (its data inputs, not its parameters): with
+  /// elements_fwd and the parameters, the memory traffic of a memory-bound layer.
+  Count elements_in;
 
   Work& operator+=(const Work& o);
   /// True if any counter overflowed 64 bits.
@@ -56,6 +59,10 @@ struct LayerCost {
   Work work;                   ///< Per batch.
   Count params;                ///< Trainable parameters first consumed by this node.
   Count buffers;               ///< Non-trained stored values (BatchNorm running stats).
+  /// The matrix product a convolution or matrix product is (per group): M rows (output
+  /// positions x batch), N columns (output channels per group), K the reduction (input channels
+  /// per group x kernel area); groups as in the op. All 0 for other layers.
+  int64_t gemm_m = 0, gemm_n = 0, gemm_k = 0, groups = 0;
 };
 
 struct KindTotals {
@@ -71,6 +78,7 @@ struct ModelCost {
   std::array<KindTotals, kNumKinds> by_kind;  ///< Indexed by static_cast<int>(Kind).
   Work total;                      ///< Per batch, all layers.
   Count params;                    ///< Trainable parameters, each counted once.
+  int64_t param_tensors = 0;       ///< Trainable parameter tensors (the optimizer's loop).
   Count buffers;                   ///< Buffers, each counted once.
   Count param_bytes;               ///< Storage of the trainable parameters.
   Count buffer_bytes;              ///< Storage of the buffers.
@@ -83,9 +91,15 @@ struct ModelCost {
   double PerSample(Count c) const { return static_cast<double>(c.value()) / batch; }
 };
 
+struct CostOptions {
+  /// Count the graph's data input as if it needed a gradient (it is another layer's output):
+  /// calibration times single layers in the context they have inside a network.
+  bool input_needs_grad = false;
+};
+
 /// Counts the cost of every node of an inferred graph. Fails only on 64-bit overflow, naming the
 /// node. REQUIRES: graph finalized and shapes inferred.
-Result<ModelCost> ComputeCosts(const Graph& graph);
+Result<ModelCost> ComputeCosts(const Graph& graph, const CostOptions& options = {});
 
 /// The model class a profile predicts `layer` with: "kind.variant", or "kind" when the variant
 /// is empty ("conv.depthwise", "relu").

@@ -31,12 +31,26 @@ struct StepPrediction {
   /// Model classes the profile has no model of, each with the class predicted in its place
   /// (ModelFor()), in first-seen order: {"conv.grouped", "conv"}.
   std::vector<std::pair<std::string, std::string>> substitutes;
+  /// Schema 3 only (empty otherwise): per LayerCost, its time, regime, family and whether it
+  /// lies outside the family's calibrated sizes.
+  std::vector<LayerTime> layer_times;
+  int outside_range = 0;    ///< Layers outside their family's calibrated sizes (schema 3).
+  double device_busy_s = 0; ///< Device busy time per step (schema 3).
+  double power_w = 0;       ///< Mean power over the step (schema 3).
+  std::string precision;    ///< The precision predicted (schema 3), e.g. "fp32".
 };
 
-/// Applies `profile` to every layer of `cost`, each with the model of its ModelClass() (or the
-/// substitute ModelFor() picks). Layers of kind `shape` cost nothing; unmodelled layers (kind
-/// `other`) are predicted only if the profile has an `other` model.
-StepPrediction PredictStep(const ModelCost& cost, const Profile& profile);
+/// Applies `profile` to every layer of `cost`. Schema 3: the time x power model of
+/// time_model.h at `precision`, which the profile must have (ProfilePrecision()). Schemas 1
+/// and 2: each layer with the linear model of its ModelClass() (or the substitute ModelFor()
+/// picks), at the precision they were calibrated at. Layers of kind `shape` cost nothing;
+/// unmodelled layers (kind `other`) are predicted only if the profile has a model for them.
+StepPrediction PredictStep(const ModelCost& cost, const Profile& profile,
+                           const std::string& precision = "fp32");
+
+/// OK when `profile` can predict training at `precision`; else one line saying which
+/// precisions it has and how to get the one asked for.
+Status ProfilePrecision(const Profile& profile, const std::string& precision);
 
 /// Grams of CO2-equivalent per kWh used when none is given: about the world average of
 /// electricity generation in 2023 (Ember, Global Electricity Review 2024: 480 g/kWh).

@@ -65,6 +65,76 @@ LinearModel ReadModel(const json& j, const std::string& ptr) {
   return m;
 }
 
+double Number(const json& j, const std::string& ptr, const char* key) {
+  const double v = Field(j, ptr, key, json::value_t::number_float).get<double>();
+  if (!(v >= 0)) throw FieldError{ptr + "/" + key, "must be a number >= 0"};
+  return v;
+}
+
+FamilyTime ReadFamily(const json& j, const std::string& ptr) {
+  if (!j.is_object()) throw FieldError{ptr, "must be an object"};
+  FamilyTime f;
+  f.host_fwd_s = Number(j, ptr, "host_fwd_s");
+  f.host_bwd_s = Number(j, ptr, "host_bwd_s");
+  f.macs_per_s_fwd = Number(j, ptr, "macs_per_s_fwd");
+  f.macs_per_s_bwd = Number(j, ptr, "macs_per_s_bwd");
+  f.bytes_per_s = Number(j, ptr, "bytes_per_s");
+  f.m0 = Number(j, ptr, "m0");
+  f.n0 = Number(j, ptr, "n0");
+  f.k0 = Number(j, ptr, "k0");
+  f.samples = Field(j, ptr, "samples", json::value_t::number_integer).get<int>();
+  f.cv_mape = Number(j, ptr, "cv_mape");
+  const json& range = Field(j, ptr, "range", json::value_t::object);
+  f.min_macs = Number(range, ptr + "/range", "min_macs");
+  f.max_macs = Number(range, ptr + "/range", "max_macs");
+  f.min_elements = Number(range, ptr + "/range", "min_elements");
+  f.max_elements = Number(range, ptr + "/range", "max_elements");
+  return f;
+}
+
+ordered_json FamilyJson(const FamilyTime& f) {
+  return {{"host_fwd_s", f.host_fwd_s}, {"host_bwd_s", f.host_bwd_s},
+          {"macs_per_s_fwd", f.macs_per_s_fwd}, {"macs_per_s_bwd", f.macs_per_s_bwd},
+          {"bytes_per_s", f.bytes_per_s}, {"m0", f.m0}, {"n0", f.n0}, {"k0", f.k0},
+          {"samples", f.samples}, {"cv_mape", f.cv_mape},
+          {"range", {{"min_macs", f.min_macs}, {"max_macs", f.max_macs},
+                     {"min_elements", f.min_elements}, {"max_elements", f.max_elements}}}};
+}
+
+TimeModel ReadTimeModel(const json& j, const std::string& ptr) {
+  if (!j.is_object()) throw FieldError{ptr, "must be an object"};
+  TimeModel m;
+  m.async = Field(j, ptr, "async", json::value_t::boolean).get<bool>();
+  m.launch_s = Number(j, ptr, "launch_s");
+  m.device_scale = Number(j, ptr, "device_scale");
+  m.step_overhead_s = Number(j, ptr, "step_overhead_s");
+  const json& o = Field(j, ptr, "optimizer", json::value_t::object);
+  m.optimizer_launches_per_tensor = Number(o, ptr + "/optimizer", "launches_per_tensor");
+  m.optimizer_bytes_per_param = Number(o, ptr + "/optimizer", "bytes_per_param");
+  m.optimizer_bytes_per_s = Number(o, ptr + "/optimizer", "bytes_per_s");
+  const json& families = Field(j, ptr, "families", json::value_t::object);
+  for (auto it = families.begin(); it != families.end(); ++it) {
+    const std::string fp = ptr + "/families/" + it.key();
+    if (!IsModelClass(it.key())) {
+      throw FieldError{fp, "is not a model class (a layer kind, or kind.variant)"};
+    }
+    m.families[it.key()] = ReadFamily(*it, fp);
+  }
+  if (m.families.empty()) throw FieldError{ptr + "/families", "is empty"};
+  return m;
+}
+
+ordered_json TimeModelJson(const TimeModel& m) {
+  ordered_json families = ordered_json::object();
+  for (const auto& [name, f] : m.families) families[name] = FamilyJson(f);
+  return {{"async", m.async}, {"launch_s", m.launch_s}, {"device_scale", m.device_scale},
+          {"step_overhead_s", m.step_overhead_s},
+          {"optimizer", {{"launches_per_tensor", m.optimizer_launches_per_tensor},
+                         {"bytes_per_param", m.optimizer_bytes_per_param},
+                         {"bytes_per_s", m.optimizer_bytes_per_s}}},
+          {"families", families}};
+}
+
 ordered_json ModelJson(const LinearModel& m) {
   return {{"features", m.features}, {"energy_j", m.energy_j}, {"time_s", m.time_s},
           {"cv_mape", m.cv_mape}, {"samples", m.samples}};
@@ -127,9 +197,16 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source)
     Profile p;
     p.source = source;
     std::string schema = Field(j, "", "schema", json::value_t::string).get<std::string>();
-    if (schema != "joulecast.profile/2" && schema != "joulecast.profile/1") {
+    if (schema == "joulecast.profile/3") {
+      p.version = 3;
+    } else if (schema == "joulecast.profile/2") {
+      p.version = 2;
+    } else if (schema == "joulecast.profile/1") {
+      p.version = 1;
+    } else {
       throw FieldError{"/schema", "is '" + schema +
-                                      "'; this joulecast reads joulecast.profile/2 (and /1)"};
+                                      "'; this joulecast reads joulecast.profile/3 (and /2, /1): "
+                                      "a newer joulecast wrote it, or it is not a profile"};
     }
     p.created = Field(j, "", "created", json::value_t::string).get<std::string>();
     p.device = Field(j, "", "device", json::value_t::string).get<std::string>();
@@ -146,8 +223,25 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source)
     if (p.meter_real && p.meter_kind == "estimate") {
       throw FieldError{"/meter/real", "is true but the meter is the estimate"};
     }
+    if (p.version == 3) {
+      const json& time = Field(j, "", "time", json::value_t::object);
+      for (auto it = time.begin(); it != time.end(); ++it) {
+        if (it.key() != "fp32" && it.key() != "bf16" && it.key() != "fp16") {
+          throw FieldError{"/time/" + it.key(), "is not a precision (fp32, bf16 or fp16)"};
+        }
+        p.time_models[it.key()] = ReadTimeModel(*it, "/time/" + it.key());
+      }
+      if (p.time_models.empty()) throw FieldError{"/time", "has no precision"};
+      const json& power = Field(j, "", "power", json::value_t::object);
+      p.power.idle_w = Number(power, "/power", "idle_w");
+      p.power.active_w = Number(power, "/power", "active_w");
+      p.power.dynamic_w = Number(power, "/power", "dynamic_w");
+      p.power.limit_w = Number(power, "/power", "limit_w");
+      if (j.contains("tf32")) p.tf32 = Field(j, "", "tf32", json::value_t::string).get<std::string>();
+    }
     // Version 1 keyed its models by kind only, under "kinds"; a kind name is a model class.
     const char* key = schema == "joulecast.profile/1" ? "kinds" : "models";
+    if (p.version == 3 && !j.contains(key)) j[key] = json::object();
     const json& models = Field(j, "", key, json::value_t::object);
     for (auto it = models.begin(); it != models.end(); ++it) {
       const std::string ptr = std::string("/") + key + "/" + it.key();
@@ -156,12 +250,15 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source)
       }
       p.models[it.key()] = ReadModel(*it, ptr);
     }
-    p.step = ReadModel(Field(j, "", "step", json::value_t::object), "/step");
+    if (p.version < 3 || j.contains("step")) {
+      p.step = ReadModel(Field(j, "", "step", json::value_t::object), "/step");
+    }
     if (j.contains("networks")) {
       const json& n = Field(j, "", "networks", json::value_t::object);
       p.networks.cv_mape = Field(n, "/networks", "cv_mape", json::value_t::number_float).get<double>();
       p.networks.cv_p90 = Field(n, "/networks", "cv_p90", json::value_t::number_float).get<double>();
       p.networks.samples = Field(n, "/networks", "samples", json::value_t::number_integer).get<int>();
+      if (n.contains("time_cv_mape")) p.networks.time_cv_mape = Number(n, "/networks", "time_cv_mape");
       if (p.networks.cv_mape < 0 || p.networks.cv_p90 < 0 || p.networks.samples < 0) {
         throw FieldError{"/networks", "must hold numbers >= 0"};
       }
@@ -186,7 +283,7 @@ Result<Profile> LoadProfile(const std::string& path) {
 
 std::string ProfileJson(const Profile& p) {
   ordered_json j;
-  j["schema"] = "joulecast.profile/2";
+  j["schema"] = p.time_models.empty() ? "joulecast.profile/2" : "joulecast.profile/3";
   j["created"] = p.created;
   j["device"] = p.device;
   ordered_json hw = ordered_json::object();
@@ -194,13 +291,23 @@ std::string ProfileJson(const Profile& p) {
   j["hardware"] = hw;
   j["meter"] = {{"kind", p.meter_kind}, {"real", p.meter_real},
                 {"description", p.meter_description}};
-  ordered_json models = ordered_json::object();
-  for (const auto& [name, model] : p.models) models[name] = ModelJson(model);
-  j["models"] = models;
-  j["step"] = ModelJson(p.step);
+  if (p.time_models.empty()) {
+    ordered_json models = ordered_json::object();
+    for (const auto& [name, model] : p.models) models[name] = ModelJson(model);
+    j["models"] = models;
+    j["step"] = ModelJson(p.step);
+  } else {
+    if (!p.tf32.empty()) j["tf32"] = p.tf32;
+    ordered_json time = ordered_json::object();
+    for (const auto& [precision, model] : p.time_models) time[precision] = TimeModelJson(model);
+    j["time"] = time;
+    j["power"] = {{"idle_w", p.power.idle_w}, {"active_w", p.power.active_w},
+                  {"dynamic_w", p.power.dynamic_w}, {"limit_w", p.power.limit_w}};
+  }
   if (p.networks.samples > 0) {
     j["networks"] = {{"cv_mape", p.networks.cv_mape}, {"cv_p90", p.networks.cv_p90},
                      {"samples", p.networks.samples}};
+    if (!p.time_models.empty()) j["networks"]["time_cv_mape"] = p.networks.time_cv_mape;
   }
   return j.dump(2) + "\n";
 }

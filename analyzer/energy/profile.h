@@ -1,8 +1,9 @@
 // A hardware profile: what one machine costs per unit of work, fitted by `joulecast calibrate`
-// and read by the predictor. Stored as versioned JSON (schema "joulecast.profile/2", which also
-// reads /1, docs/profile.md); nlohmann-json stays inside this library.
+// and read by the predictor. Stored as versioned JSON (schema "joulecast.profile/3", the time x
+// power model of time_model.h; /2 and /1, the linear models below, are still read;
+// docs/profile.md); nlohmann-json stays inside this library.
 //
-// The model is linear in named features of the analyzer's cost model: a layer of model class c
+// Schemas 1 and 2: the model is linear in named features of the analyzer's cost model: a layer of model class c
 // (ModelClass(): its kind, or kind.variant such as "conv.depthwise") costs
 //   sum over f of models[c].energy_j[f] * feature_f(layer)
 // where features are per-batch counts of one training step (Work's fields, by their JSON
@@ -16,6 +17,7 @@
 
 #include "analyzer/core/costs.h"
 #include "analyzer/core/status.h"
+#include "analyzer/energy/time_model.h"
 
 namespace joulecast {
 
@@ -34,6 +36,7 @@ struct NetworkError {
   double cv_mape = 0;  ///< Mean absolute relative error.
   double cv_p90 = 0;   ///< 90th percentile of the absolute relative errors.
   int samples = 0;     ///< Networks; 0: not measured (a profile of version 1, or a quick run).
+  double time_cv_mape = 0;  ///< The same for the step time (schema 3).
 };
 
 struct Profile {
@@ -51,6 +54,12 @@ struct Profile {
   std::map<std::string, LinearModel> models;
   LinearModel step;                   ///< Optimizer step and fixed overhead, per training step.
   NetworkError networks;              ///< Whole-network error; sets the prediction interval.
+  /// Schema 3: the time model of each precision calibrated ("fp32", "bf16", "fp16"), and the
+  /// power model (time_model.h). Empty for schemas 1 and 2, which predict with `models`.
+  std::map<std::string, TimeModel> time_models;
+  PowerModel power;
+  /// TF32 as calibrated, e.g. "convolutions on, matmul off" (PyTorch's defaults); "" on a CPU.
+  std::string tf32;
   std::string source;                 ///< The file it was read from (not stored).
 };
 

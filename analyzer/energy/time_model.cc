@@ -1,0 +1,152 @@
+#include "analyzer/energy/time_model.h"
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+namespace joulecast {
+
+namespace {
+
+double D(const Count& c) { return static_cast<double>(c.value()); }
+
+bool HasGemm(const LayerCost& layer) {
+  return layer.gemm_m > 0 && layer.gemm_n > 0 && layer.gemm_k > 0 && layer.groups <= 1;
+}
+
+double Efficiency(const FamilyTime& f, const LayerCost& layer) {
+  if (!HasGemm(layer)) return 1;
+  auto part = [](double half, int64_t size) {
+    return half > 0 ? 1 / (1 + half / static_cast<double>(size)) : 1.0;
+  };
+  return part(f.m0, layer.gemm_m) * part(f.n0, layer.gemm_n) * part(f.k0, layer.gemm_k);
+}
+
+}  // namespace
+
+const char* RegimeName(Regime regime) {
+  switch (regime) {
+    case Regime::dispatch: return "dispatch";
+    case Regime::memory: return "memory";
+    case Regime::compute: return "compute";
+  }
+  return "dispatch";
+}
+
+std::pair<double, double> Launches(Kind kind) {
+  switch (kind) {
+    case Kind::conv: return {2, 3};
+    case Kind::linear: return {1, 3};
+    case Kind::relu: return {1, 1};
+    case Kind::activation: return {1, 1};
+    case Kind::norm: return {1, 1};
+    case Kind::pool: return {1, 1};
+    case Kind::elementwise: return {1, 1};
+    case Kind::dropout: return {2, 1};
+    case Kind::shape: return {0, 0};
+    case Kind::other: return {1, 1};
+  }
+  return {1, 1};
+}
+
+int ElementBytes(const std::string& precision) { return precision == "fp32" ? 4 : 2; }
+
+std::pair<double, double> PassBytes(const LayerCost& layer, int element_bytes) {
+  const Work& w = layer.work;
+  const double in = D(w.elements_in), out = D(w.elements_fwd), params = D(layer.params);
+  const double forward = in + out + params;
+  const double backward = out + in + D(w.elements_bwd) + params;
+  return {forward * element_bytes, backward * element_bytes};
+}
+
+const FamilyTime* FamilyFor(const TimeModel& model, const std::string& model_class,
+                            std::string* used) {
+  const std::string kind = model_class.substr(0, model_class.find('.'));
+  std::vector<std::string> tries = {model_class, kind};
+  if (kind == "conv" || kind == "linear") {
+    tries.push_back(kind == "conv" ? "linear" : "conv");
+  } else {
+    tries.push_back("relu");
+  }
+  for (const std::string& c : tries) {
+    auto it = model.families.find(c);
+    if (it == model.families.end()) continue;
+    if (used) *used = c;
+    return &it->second;
+  }
+  return nullptr;
+}
+
+std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer,
+                                     int element_bytes) {
+  const Work& w = layer.work;
+  const double eff = Efficiency(f, layer);
+  const auto [bytes_fwd, bytes_bwd] = PassBytes(layer, element_bytes);
+  auto part = [&](double macs, double rate, double bytes) {
+    double t = 0;
+    if (macs > 0 && rate > 0) t += macs / (rate * eff);
+    if (f.bytes_per_s > 0) t += bytes / f.bytes_per_s;
+    return t;
+  };
+  return {part(D(w.macs_fwd), f.macs_per_s_fwd, bytes_fwd),
+          part(D(w.macs_bwd_input) + D(w.macs_bwd_weight), f.macs_per_s_bwd, bytes_bwd)};
+}
+
+std::pair<double, double> AloneTime(const FamilyTime& f, const LayerCost& layer, bool async,
+                                    int element_bytes) {
+  const auto [dev_fwd, dev_bwd] = DeviceTime(f, layer, element_bytes);
+  if (async) return {std::max(f.host_fwd_s, dev_fwd), std::max(f.host_bwd_s, dev_bwd)};
+  return {f.host_fwd_s + dev_fwd, f.host_bwd_s + dev_bwd};
+}
+
+LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int element_bytes) {
+  LayerTime t;
+  if (layer.kind == Kind::shape) return t;
+  const FamilyTime* f = FamilyFor(model, ModelClass(layer), &t.family);
+  const auto [launch_fwd, launch_bwd] = Launches(layer.kind);
+  const bool backward = layer.work.elements_bwd.value() > 0;
+  const double host_fwd = launch_fwd * model.launch_s;
+  const double host_bwd = backward ? launch_bwd * model.launch_s : 0;
+  double dev_fwd = 0, dev_bwd = 0;
+  if (f) {
+    std::tie(dev_fwd, dev_bwd) = DeviceTime(*f, layer, element_bytes);
+    dev_fwd *= model.device_scale;
+    dev_bwd *= model.device_scale;
+    const double macs = D(layer.work.macs_fwd);
+    const double elements = D(layer.work.elements_in) + D(layer.work.elements_fwd);
+    auto outside = [](double v, double lo, double hi) {
+      return hi > 0 && (v > 2 * hi || v < lo / 2);
+    };
+    t.outside_range = outside(elements, f->min_elements, f->max_elements) ||
+                      (macs > 0 && outside(macs, f->min_macs, f->max_macs));
+  }
+  t.host_s = host_fwd + host_bwd;
+  t.device_s = dev_fwd + dev_bwd;
+  t.time_s = model.async ? std::max(host_fwd, dev_fwd) + std::max(host_bwd, dev_bwd)
+                         : t.host_s + t.device_s;
+  if (t.host_s >= t.device_s) {
+    t.regime = Regime::dispatch;
+  } else if (f) {
+    const double eff = Efficiency(*f, layer);
+    const double macs = D(layer.work.macs_fwd) + D(layer.work.macs_bwd_input) +
+                        D(layer.work.macs_bwd_weight);
+    const double rate = std::max(f->macs_per_s_fwd, f->macs_per_s_bwd);
+    const double compute = rate > 0 ? macs / (rate * eff) : 0;
+    const auto [b1, b2] = PassBytes(layer, element_bytes);
+    const double memory = f->bytes_per_s > 0 ? (b1 + b2) / f->bytes_per_s : 0;
+    t.regime = compute >= memory ? Regime::compute : Regime::memory;
+  }
+  return t;
+}
+
+double OptimizerTime(const TimeModel& model, int64_t params, int64_t tensors) {
+  const double host =
+      model.optimizer_launches_per_tensor * static_cast<double>(tensors) * model.launch_s;
+  const double memory = model.optimizer_bytes_per_s > 0
+                            ? model.optimizer_bytes_per_param * static_cast<double>(params) /
+                                  model.optimizer_bytes_per_s
+                            : 0;
+  return model.async ? std::max(host, memory) : host + memory;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,112 @@
+// The time x power model of a training step (profile schema joulecast.profile/3).
+//
+// Time. Each layer runs a forward and a backward pass. A pass costs the host a dispatch floor
+// (launching its kernels on a GPU; per-op overhead on a CPU) and costs the device a throughput
+// part bounded by a roofline:
+//   device = macs / (rate x efficiency) + bytes / bandwidth
+//   efficiency = 1 / ((1 + m0/M) (1 + n0/N) (1 + k0/K))   (conv and matrix products only)
+// where M x N x K is the layer's matrix product (LayerCost::gemm_*): few rows, columns or a
+// short reduction leave a GPU's tiles and waves part empty or a CPU's vector units idle. bytes
+// is what the pass reads and writes (activations in, out, parameters and their gradients, at
+// the precision's element size). On a GPU the host runs ahead of the device ("async"): a pass
+// takes max(host, device). On a CPU the same thread does both ("serial"): host + device.
+// Inside a network a pass's host time is launches x launch_s (Launches()); device times are
+// scaled by device_scale, fitted on whole networks (what a layer costs alone and what it costs
+// among others differ: caches, allocator reuse, clocks). A step adds the optimizer (per-tensor
+// launches, or its memory traffic over the parameters, whichever is longer) and a per-step
+// overhead (loss, zeroing gradients).
+//
+// Power. Between the idle floor and the board or package limit: while a step runs the device
+// draws active_w, plus dynamic_w while its units are busy:
+//   energy = time x active_w + busy x dynamic_w,   busy = min(sum of device times, time)
+// capped at time x limit_w.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "analyzer/core/costs.h"
+
+namespace joulecast {
+
+/// The throughput model of one family of layers (a model class: "conv", "conv.depthwise",
+/// "linear.input", "relu", "pool.max", ...), fitted on layer timings.
+struct FamilyTime {
+  double host_fwd_s = 0;       ///< Dispatch floor of a forward pass timed alone.
+  double host_bwd_s = 0;       ///< Same for the backward pass (includes starting autograd).
+  double macs_per_s_fwd = 0;   ///< Attainable multiply-accumulates per second, forward.
+  double macs_per_s_bwd = 0;   ///< Same, backward.
+  double bytes_per_s = 0;      ///< Attainable memory bandwidth.
+  double m0 = 0, n0 = 0, k0 = 0;  ///< Half-efficiency sizes of M, N, K (0: no penalty).
+  int samples = 0;             ///< Timings it was fitted on.
+  double cv_mape = 0;          ///< Cross-validated error of a pass (forward and backward).
+  /// The range of MACs and of activation elements (in + out) per pass it was fitted on.
+  double min_macs = 0, max_macs = 0, min_elements = 0, max_elements = 0;
+};
+
+/// The time model of one device at one precision.
+struct TimeModel {
+  bool async = false;          ///< True on a GPU: the host runs ahead of the device.
+  double launch_s = 0;         ///< Host time per launch (Launches()) inside a network.
+  double device_scale = 1;     ///< Device time inside a network / device time alone.
+  double step_overhead_s = 0;  ///< Per step: loss, zeroing gradients, the loop.
+  double optimizer_launches_per_tensor = 0;  ///< Adam's or SGD's launches per parameter tensor.
+  double optimizer_bytes_per_param = 0;      ///< Memory traffic of the update per parameter.
+  double optimizer_bytes_per_s = 0;          ///< Bandwidth of the update.
+  std::map<std::string, FamilyTime> families;  ///< By model class.
+};
+
+/// The power model of one device.
+struct PowerModel {
+  double idle_w = 0;     ///< Measured with nothing running (0: not measured).
+  double active_w = 0;   ///< Drawn all through a training step.
+  double dynamic_w = 0;  ///< Added while the device's units are busy.
+  double limit_w = 0;    ///< Board or package limit (0: unknown, no cap).
+};
+
+/// What bounds a layer's time.
+enum class Regime { dispatch, memory, compute };
+/// "dispatch", "memory", "compute".
+const char* RegimeName(Regime regime);
+
+/// One layer's predicted time in a training step, both passes.
+struct LayerTime {
+  double time_s = 0;    ///< What the layer adds to the step.
+  double device_s = 0;  ///< Device busy time (within time_s).
+  double host_s = 0;    ///< Host dispatch time.
+  Regime regime = Regime::dispatch;
+  bool outside_range = false;  ///< The layer's work lies outside the family's calibrated range.
+  std::string family;          ///< The family used (FamilyFor()); empty: none.
+};
+
+/// Kernel launches (or dispatched ops) of a layer's forward and backward passes, by kind.
+std::pair<double, double> Launches(Kind kind);
+
+/// Bytes per element at a precision: 4 for fp32, 2 for bf16 and fp16.
+int ElementBytes(const std::string& precision);
+
+/// Bytes a layer's forward and backward passes move (see the top of this file).
+std::pair<double, double> PassBytes(const LayerCost& layer, int element_bytes);
+
+/// The family a layer of `model_class` is predicted with: its own; else its kind's plain
+/// family; else the reference family of its kind (memory-bound kinds: "relu"; "conv", "linear");
+/// else null. `used` (optional) gets the family's name.
+const FamilyTime* FamilyFor(const TimeModel& model, const std::string& model_class,
+                            std::string* used = nullptr);
+
+/// A pass of `layer` alone, as calibration times it: {forward, backward} seconds.
+std::pair<double, double> AloneTime(const FamilyTime& f, const LayerCost& layer, bool async,
+                                    int element_bytes);
+/// Device seconds of each pass, before device_scale.
+std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer,
+                                     int element_bytes);
+
+/// The layer inside a network.
+LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int element_bytes);
+
+/// The optimizer's time per step for `params` values in `tensors` tensors.
+double OptimizerTime(const TimeModel& model, int64_t params, int64_t tensors);
+
+}  // namespace joulecast

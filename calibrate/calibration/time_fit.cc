@@ -1,0 +1,379 @@
+#include "calibrate/calibration/time_fit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "analyzer/energy/predict.h"
+#include "calibrate/calibration/nelder_mead.h"
+
+namespace joulecast {
+
+namespace {
+
+double D(const Count& c) { return static_cast<double>(c.value()); }
+
+bool HasMacs(const LayerCost& l) { return l.work.macs_fwd.value() > 0; }
+bool HasGemm(const LayerCost& l) {
+  return l.gemm_m > 0 && l.gemm_n > 0 && l.gemm_k > 0 && l.groups <= 1;
+}
+
+// A family's parameters as a point of log space; which ones exist depends on the layers.
+struct FamilyLayout {
+  bool macs = false, gemm = false;
+  size_t size() const { return 3 + (macs ? 2 : 0) + (gemm ? 3 : 0); }
+  FamilyTime Decode(const std::vector<double>& x) const {
+    FamilyTime f;
+    size_t i = 0;
+    f.host_fwd_s = std::exp(x[i++]);
+    f.host_bwd_s = std::exp(x[i++]);
+    f.bytes_per_s = std::exp(x[i++]);
+    if (macs) {
+      f.macs_per_s_fwd = std::exp(x[i++]);
+      f.macs_per_s_bwd = std::exp(x[i++]);
+    }
+    if (gemm) {
+      f.m0 = std::exp(x[i++]);
+      f.n0 = std::exp(x[i++]);
+      f.k0 = std::exp(x[i++]);
+    }
+    return f;
+  }
+};
+
+double Backward(const LayerTimingSample& s) {
+  return std::max(s.backward_s, 0.05 * (s.forward_s + s.backward_s));
+}
+
+double FamilyLoss(const FamilyTime& f, const std::vector<const LayerTimingSample*>& samples,
+                  bool async) {
+  double loss = 0;
+  for (const LayerTimingSample* s : samples) {
+    const auto [fwd, bwd] = AloneTime(f, s->layer, async, ElementBytes(s->precision));
+    if (!(fwd > 0) || !(bwd > 0)) return INFINITY;
+    const double a = std::log(fwd / s->forward_s), b = std::log(bwd / Backward(*s));
+    loss += a * a + b * b;
+  }
+  return loss / static_cast<double>(samples.size());
+}
+
+// Mean absolute relative error of forward + backward.
+double FamilyMape(const FamilyTime& f, const std::vector<const LayerTimingSample*>& samples,
+                  bool async) {
+  double sum = 0;
+  for (const LayerTimingSample* s : samples) {
+    const auto [fwd, bwd] = AloneTime(f, s->layer, async, ElementBytes(s->precision));
+    sum += std::abs((fwd + bwd) / (s->forward_s + Backward(*s)) - 1);
+  }
+  return samples.empty() ? 0 : sum / static_cast<double>(samples.size());
+}
+
+FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, bool async) {
+  FamilyLayout layout;
+  std::vector<double> fwd_min, bwd_min, bytes_rate, macs_rate;
+  for (const LayerTimingSample* s : samples) {
+    layout.macs = layout.macs || HasMacs(s->layer);
+    layout.gemm = layout.gemm || HasGemm(s->layer);
+    fwd_min.push_back(s->forward_s);
+    bwd_min.push_back(Backward(*s));
+    const auto [bf, bb] = PassBytes(s->layer, ElementBytes(s->precision));
+    bytes_rate.push_back((bf + bb) / (s->forward_s + Backward(*s)));
+    if (HasMacs(s->layer)) {
+      const Work& w = s->layer.work;
+      macs_rate.push_back((D(w.macs_fwd) + D(w.macs_bwd_input) + D(w.macs_bwd_weight)) /
+                          (s->forward_s + Backward(*s)));
+    }
+  }
+  const double host_fwd = *std::min_element(fwd_min.begin(), fwd_min.end());
+  const double host_bwd = *std::min_element(bwd_min.begin(), bwd_min.end());
+  const double bytes = *std::max_element(bytes_rate.begin(), bytes_rate.end()) * 2;
+  const double macs = macs_rate.empty() ? 0 : *std::max_element(macs_rate.begin(), macs_rate.end()) * 2;
+  auto loss = [&](const std::vector<double>& x) -> double {
+    for (double v : x) {
+      if (!std::isfinite(v) || std::abs(v) > 60) return INFINITY;
+    }
+    return FamilyLoss(layout.Decode(x), samples, async);
+  };
+  std::vector<double> best;
+  double best_loss = INFINITY;
+  // Starts: memory-bound, balanced and compute-bound guesses.
+  for (double k : {1.0, 10.0, 0.1}) {
+    std::vector<double> x = {std::log(host_fwd * 0.8), std::log(host_bwd * 0.8),
+                             std::log(bytes * (layout.macs ? k : 1))};
+    if (layout.macs) {
+      x.push_back(std::log(macs / k));
+      x.push_back(std::log(macs / k));
+    }
+    if (layout.gemm) {
+      for (int i = 0; i < 3; ++i) x.push_back(std::log(16.0));
+    }
+    NelderMeadOptions o;
+    o.max_evaluations = 1500 * static_cast<int>(layout.size());
+    x = NelderMead(loss, x, o);
+    o.step = 0.2;
+    x = NelderMead(loss, x, o);
+    const double l = loss(x);
+    if (l < best_loss) {
+      best_loss = l;
+      best = x;
+    }
+    if (!layout.macs) break;  // the guesses differ only for MAC-bound families
+  }
+  return layout.Decode(best);
+}
+
+}  // namespace
+
+FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool async) {
+  FamilyTime f = FitFamilyOnce(samples, async);
+  f.samples = static_cast<int>(samples.size());
+  // k-fold held-out error of a pass pair (folds by position: samples come in design order).
+  const size_t folds = std::min<size_t>(5, samples.size());
+  if (folds >= 3) {
+    std::vector<double> errors;
+    for (size_t k = 0; k < folds; ++k) {
+      std::vector<const LayerTimingSample*> train, test;
+      for (size_t i = 0; i < samples.size(); ++i) (i % folds == k ? test : train).push_back(samples[i]);
+      const FamilyTime g = FitFamilyOnce(train, async);
+      errors.push_back(FamilyMape(g, test, async) * static_cast<double>(test.size()));
+    }
+    f.cv_mape = std::accumulate(errors.begin(), errors.end(), 0.0) /
+                static_cast<double>(samples.size());
+  } else {
+    f.cv_mape = FamilyMape(f, samples, async);
+  }
+  f.min_macs = f.min_elements = INFINITY;
+  for (const LayerTimingSample* s : samples) {
+    const double macs = D(s->layer.work.macs_fwd);
+    const double elements = D(s->layer.work.elements_in) + D(s->layer.work.elements_fwd);
+    if (macs > 0) {
+      f.min_macs = std::min(f.min_macs, macs);
+      f.max_macs = std::max(f.max_macs, macs);
+    }
+    f.min_elements = std::min(f.min_elements, elements);
+    f.max_elements = std::max(f.max_elements, elements);
+  }
+  if (!std::isfinite(f.min_macs)) f.min_macs = 0;
+  if (!std::isfinite(f.min_elements)) f.min_elements = 0;
+  return f;
+}
+
+namespace {
+
+// A network reduced to what stage 2 varies: per layer its launches and device times alone.
+struct NetworkTerms {
+  std::vector<double> launch_fwd, launch_bwd, dev_fwd, dev_bwd;
+  double params = 0, tensors = 0;
+};
+
+NetworkTerms Terms(const TimeModel& model, const ModelCost& cost, int element_bytes) {
+  NetworkTerms t;
+  for (const LayerCost& l : cost.layers) {
+    if (l.kind == Kind::shape) continue;
+    const auto [lf, lb] = Launches(l.kind);
+    const FamilyTime* f = FamilyFor(model, ModelClass(l));
+    const auto [df, db] = f ? DeviceTime(*f, l, element_bytes) : std::pair<double, double>{0, 0};
+    t.launch_fwd.push_back(lf);
+    t.launch_bwd.push_back(l.work.elements_bwd.value() > 0 ? lb : 0);
+    t.dev_fwd.push_back(df);
+    t.dev_bwd.push_back(db);
+  }
+  t.params = D(cost.params);
+  t.tensors = static_cast<double>(cost.param_tensors);
+  return t;
+}
+
+// Step time and device-busy time of a network under the stage-2 parameters in `m`.
+std::pair<double, double> StepTime(const TimeModel& m, const NetworkTerms& t) {
+  double time = 0, busy = 0;
+  for (size_t i = 0; i < t.dev_fwd.size(); ++i) {
+    const double hf = t.launch_fwd[i] * m.launch_s, hb = t.launch_bwd[i] * m.launch_s;
+    const double df = t.dev_fwd[i] * m.device_scale, db = t.dev_bwd[i] * m.device_scale;
+    time += m.async ? std::max(hf, df) + std::max(hb, db) : hf + hb + df + db;
+    busy += df + db;
+  }
+  time += OptimizerTime(m, static_cast<int64_t>(t.params), static_cast<int64_t>(t.tensors)) +
+          m.step_overhead_s;
+  if (m.optimizer_bytes_per_s > 0) {
+    busy += m.optimizer_bytes_per_param * t.params / m.optimizer_bytes_per_s;
+  }
+  return {time, busy};
+}
+
+struct Fitted {
+  std::map<std::string, TimeModel> models;
+  PowerModel power;
+};
+
+// Stages 2 and 3 on the networks `use` (indices).
+Fitted FitContext(const std::map<std::string, TimeModel>& families,
+                  const std::vector<NetworkSample>& networks,
+                  const std::map<std::string, std::vector<NetworkTerms>>& terms,
+                  const std::vector<size_t>& use, const TimeFitOptions& options) {
+  Fitted out;
+  for (const auto& [precision, base] : families) {
+    std::vector<size_t> mine;
+    for (size_t i : use) {
+      if (networks[i].precision == precision) mine.push_back(i);
+    }
+    TimeModel m = base;
+    const std::vector<NetworkTerms>& t = terms.at(precision);
+    if (!mine.empty()) {
+      // x: log launch_s, log device_scale, log per-tensor optimizer time, log step overhead.
+      auto decode = [&](const std::vector<double>& x) {
+        TimeModel r = m;
+        r.launch_s = std::exp(x[0]);
+        r.device_scale = std::exp(x[1]);
+        r.optimizer_launches_per_tensor = std::exp(x[2]) / r.launch_s;
+        r.step_overhead_s = std::exp(x[3]);
+        return r;
+      };
+      auto loss = [&](const std::vector<double>& x) -> double {
+        for (double v : x) {
+          if (!std::isfinite(v) || std::abs(v) > 40) return INFINITY;
+        }
+        const TimeModel r = decode(x);
+        double l = 0;
+        for (size_t i : mine) {
+          const double e = std::log(StepTime(r, t[i]).first / networks[i].time_s);
+          l += e * e;
+        }
+        return l / static_cast<double>(mine.size());
+      };
+      std::vector<double> best;
+      double best_loss = INFINITY;
+      for (double launch : {5e-6, 2e-5}) {
+        std::vector<double> x = {std::log(launch), 0.0, std::log(4 * launch), std::log(1e-4)};
+        NelderMeadOptions o;
+        o.max_evaluations = 3000;
+        x = NelderMead(loss, x, o);
+        o.step = 0.2;
+        x = NelderMead(loss, x, o);
+        if (loss(x) < best_loss) {
+          best_loss = loss(x);
+          best = x;
+        }
+      }
+      m = decode(best);
+    }
+    out.models[precision] = m;
+  }
+  // Power: energy = time x active + time x (busy / predicted time) x dynamic, on measured time.
+  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
+  for (size_t i : use) {
+    const NetworkSample& n = networks[i];
+    auto it = out.models.find(n.precision);
+    if (it == out.models.end() || !(n.energy_j > 0)) continue;
+    const auto [time, busy] = StepTime(it->second, terms.at(n.precision)[i]);
+    const double w = 1 / n.energy_j;
+    const double x1 = n.time_s * w, x2 = n.time_s * std::min(1.0, busy / time) * w;
+    a11 += x1 * x1;
+    a12 += x1 * x2;
+    a22 += x2 * x2;
+    b1 += x1;
+    b2 += x2;
+  }
+  const double det = a11 * a22 - a12 * a12;
+  double active = det != 0 ? (b1 * a22 - b2 * a12) / det : 0;
+  double dynamic = det != 0 ? (a11 * b2 - a12 * b1) / det : 0;
+  if (active < 0 || dynamic < 0 || det == 0) {
+    // One of the two alone: the better of the two non-negative one-term fits.
+    const double only_active = a11 > 0 ? b1 / a11 : 0, only_dynamic = a22 > 0 ? b2 / a22 : 0;
+    const double loss_active = a11 * only_active * only_active - 2 * b1 * only_active;
+    const double loss_dynamic = a22 * only_dynamic * only_dynamic - 2 * b2 * only_dynamic;
+    active = loss_active <= loss_dynamic ? only_active : 0;
+    dynamic = loss_active <= loss_dynamic ? 0 : only_dynamic;
+  }
+  out.power = {options.idle_w, active, dynamic, options.limit_w};
+  return out;
+}
+
+}  // namespace
+
+Estimate PredictNetwork(const TimeModel& model, const PowerModel& power, const ModelCost& cost,
+                        int element_bytes) {
+  const auto [time, busy] = StepTime(model, Terms(model, cost, element_bytes));
+  double energy = time * power.active_w + busy * power.dynamic_w;
+  if (power.limit_w > 0) energy = std::min(energy, time * power.limit_w);
+  return {energy, time};
+}
+
+Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
+                                   const std::vector<NetworkSample>& networks,
+                                   const TimeFitOptions& options) {
+  if (layers.empty()) return Status::Error("no layer timings to fit");
+  if (networks.size() < 3) {
+    return Status::Error("at least 3 whole-network measurements are needed to fit power, have " +
+                         std::to_string(networks.size()));
+  }
+  // Stage 1: families per precision and model class.
+  std::map<std::string, std::map<std::string, std::vector<const LayerTimingSample*>>> groups;
+  for (const LayerTimingSample& s : layers) groups[s.precision][ModelClass(s.layer)].push_back(&s);
+  std::map<std::string, TimeModel> families;
+  for (const auto& [precision, classes] : groups) {
+    TimeModel& m = families[precision];
+    m.async = options.async;
+    m.optimizer_bytes_per_param = options.optimizer_accesses_per_param * ElementBytes("fp32");
+    for (const auto& [model_class, samples] : classes) {
+      m.families[model_class] = FitFamily(samples, options.async);
+    }
+    // The update streams parameters like the fastest memory-bound layer streams activations.
+    for (const auto& [name, f] : m.families) {
+      if (f.macs_per_s_fwd == 0) m.optimizer_bytes_per_s = std::max(m.optimizer_bytes_per_s, f.bytes_per_s);
+    }
+  }
+  std::map<std::string, std::vector<NetworkTerms>> terms;
+  for (const auto& [precision, m] : families) {
+    std::vector<NetworkTerms>& t = terms[precision];
+    for (const NetworkSample& n : networks) t.push_back(Terms(m, n.cost, ElementBytes(precision)));
+  }
+  for (const NetworkSample& n : networks) {
+    if (!families.count(n.precision)) {
+      return Status::Error("network '" + n.name + "' was measured at " + n.precision +
+                           " but no layer was timed at that precision");
+    }
+  }
+  std::vector<size_t> all(networks.size());
+  std::iota(all.begin(), all.end(), 0);
+  Fitted fitted = FitContext(families, networks, terms, all, options);
+
+  TimeFitResult r;
+  r.time_models = fitted.models;
+  r.power = fitted.power;
+  // Cross-validation over networks: stages 2 and 3 without each fold.
+  std::vector<size_t> order = all;
+  std::mt19937_64 rng(options.seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  const size_t folds = std::min<size_t>(std::max(options.folds, 2), networks.size());
+  r.held_out_energy_j.assign(networks.size(), 0);
+  r.held_out_time_s.assign(networks.size(), 0);
+  std::vector<double> energy_errors, time_errors;
+  for (size_t k = 0; k < folds; ++k) {
+    std::vector<size_t> train, test;
+    for (size_t i = 0; i < order.size(); ++i) (i % folds == k ? test : train).push_back(order[i]);
+    const Fitted f = FitContext(families, networks, terms, train, options);
+    for (size_t i : test) {
+      const NetworkSample& n = networks[i];
+      const Estimate e = PredictNetwork(f.models.at(n.precision), f.power, n.cost,
+                                        ElementBytes(n.precision));
+      r.held_out_energy_j[i] = e.energy_j;
+      r.held_out_time_s[i] = e.time_s;
+      if (n.energy_j > 0) energy_errors.push_back(std::abs(e.energy_j / n.energy_j - 1));
+      time_errors.push_back(std::abs(e.time_s / n.time_s - 1));
+    }
+  }
+  auto mean = [](const std::vector<double>& v) {
+    return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  };
+  r.networks.samples = static_cast<int>(networks.size());
+  r.networks.cv_mape = mean(energy_errors);
+  r.networks.time_cv_mape = mean(time_errors);
+  std::vector<double> sorted = energy_errors;
+  std::sort(sorted.begin(), sorted.end());
+  r.networks.cv_p90 =
+      sorted.empty() ? 0 : sorted[std::min(sorted.size() - 1, static_cast<size_t>(0.9 * static_cast<double>(sorted.size())))];
+  return r;
+}
+
+}  // namespace joulecast

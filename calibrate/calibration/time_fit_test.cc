@@ -1,0 +1,132 @@
+// The time x power model fitted on real H200 measurements (../shared/data/gpu-h200): the layer
+// timings and half of the whole networks fit it, the other half are predicted.
+#include "calibrate/calibration/time_fit.h"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "calibrate/calibration/nelder_mead.h"
+#include "calibrate/calibration/recorded_data.h"
+
+namespace joulecast {
+namespace {
+
+TEST(NelderMeadTest, FindsTheMinimumOfAShiftedBowl) {
+  auto f = [](const std::vector<double>& x) {
+    return (x[0] - 3) * (x[0] - 3) + 10 * (x[1] + 1) * (x[1] + 1) + std::abs(x[2]);
+  };
+  std::vector<double> x = NelderMead(f, {0, 0, 1});
+  EXPECT_NEAR(x[0], 3, 1e-3);
+  EXPECT_NEAR(x[1], -1, 1e-3);
+  EXPECT_NEAR(x[2], 0, 1e-3);
+}
+
+TEST(TimeFitTest, RejectsTooFewNetworks) {
+  LayerTimingSample s;
+  s.layer.kind = Kind::relu;
+  s.layer.work.elements_fwd = 1000;
+  s.layer.work.elements_in = 1000;
+  s.forward_s = 1e-5;
+  s.backward_s = 2e-5;
+  Result<TimeFitResult> r = FitTimePower({s, s, s}, {}, TimeFitOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("at least 3 whole-network"), std::string::npos);
+}
+
+TEST(TimeFitTest, RecoversAKnownRoofline) {
+  // Timings made by the model itself: the fit must find rate, bandwidth and floor again.
+  FamilyTime truth;
+  truth.host_fwd_s = 2e-5;
+  truth.host_bwd_s = 5e-5;
+  truth.bytes_per_s = 1e12;
+  std::vector<LayerTimingSample> samples;
+  for (int i = 0; i < 18; ++i) {  // from the floor (1e3 elements) to the roofline (1.3e8)
+    LayerTimingSample s;
+    s.layer.kind = Kind::relu;
+    const int64_t n = int64_t{1000} << i;
+    s.layer.work.elements_fwd = n;
+    s.layer.work.elements_in = n;
+    s.layer.work.elements_bwd = n;
+    const auto [f, b] = AloneTime(truth, s.layer, true, 4);
+    s.forward_s = f;
+    s.backward_s = b;
+    samples.push_back(s);
+  }
+  std::vector<const LayerTimingSample*> ptrs;
+  for (const auto& s : samples) ptrs.push_back(&s);
+  FamilyTime f = FitFamily(ptrs, true);
+  EXPECT_NEAR(f.bytes_per_s / truth.bytes_per_s, 1, 0.02);
+  EXPECT_NEAR(f.host_fwd_s / truth.host_fwd_s, 1, 0.02);
+  EXPECT_LT(f.cv_mape, 0.02);
+  EXPECT_EQ(f.samples, 18);
+}
+
+struct HeldOut {
+  double energy_mape = 0, energy_max = 0, time_mape = 0, macs_mape = 0;
+  int n = 0;
+};
+
+HeldOut FitHalfPredictHalf(const RecordedData& d, const std::string& precision) {
+  std::vector<NetworkSample> train, test;
+  for (size_t i = 0; i < d.networks.size(); ++i) {
+    if (d.networks[i].precision != "fp32" && d.networks[i].precision != precision) continue;
+    (i % 2 == 0 ? train : test).push_back(d.networks[i]);
+  }
+  TimeFitOptions o;
+  o.async = true;
+  o.idle_w = d.idle_w;
+  o.limit_w = d.limit_w;
+  Result<TimeFitResult> fit = FitTimePower(d.layers, train, o);
+  EXPECT_TRUE(fit.ok()) << fit.status().message();
+  HeldOut h;
+  if (!fit.ok()) return h;
+  // MACs-proportional: one constant fitted on the held-out networks themselves (its best case).
+  double num = 0, den = 0;
+  std::vector<const NetworkSample*> mine;
+  for (const NetworkSample& n : test) {
+    if (n.precision != precision) continue;
+    mine.push_back(&n);
+    const double macs = static_cast<double>(n.cost.total.macs_fwd.value() +
+                                            n.cost.total.macs_bwd_input.value() +
+                                            n.cost.total.macs_bwd_weight.value());
+    num += macs / n.energy_j;
+    den += macs * macs / (n.energy_j * n.energy_j);
+  }
+  const double k = num / den;
+  for (const NetworkSample* n : mine) {
+    const Estimate e = PredictNetwork(fit->time_models.at(precision), fit->power, n->cost,
+                                      ElementBytes(precision));
+    const double err = std::abs(e.energy_j / n->energy_j - 1);
+    h.energy_mape += err;
+    h.energy_max = std::max(h.energy_max, err);
+    h.time_mape += std::abs(e.time_s / n->time_s - 1);
+    const double macs = static_cast<double>(n->cost.total.macs_fwd.value() +
+                                            n->cost.total.macs_bwd_input.value() +
+                                            n->cost.total.macs_bwd_weight.value());
+    h.macs_mape += std::abs(k * macs / n->energy_j - 1);
+    ++h.n;
+  }
+  h.energy_mape /= h.n;
+  h.time_mape /= h.n;
+  h.macs_mape /= h.n;
+  std::printf("%s: %d held-out networks: energy MAPE %.1f%% (max %.1f%%), time MAPE %.1f%%, "
+              "MACs-proportional %.1f%%\n", precision.c_str(), h.n, 100 * h.energy_mape,
+              100 * h.energy_max, 100 * h.time_mape, 100 * h.macs_mape);
+  return h;
+}
+
+TEST(TimeFitTest, PredictsHeldOutH200NetworksFromLayerTimings) {
+  Result<RecordedData> d = LoadRecordedData(JOULECAST_GPU_DATA);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->layers.size(), 657u);
+  ASSERT_EQ(d->networks.size(), 48u);
+  const HeldOut h = FitHalfPredictHalf(*d, "fp32");
+  EXPECT_EQ(h.n, 12);
+  EXPECT_LT(h.energy_mape, 0.25);
+  EXPECT_LT(h.time_mape, 0.25);
+  EXPECT_LT(h.energy_mape * 2, h.macs_mape);
+}
+
+}  // namespace
+}  // namespace joulecast
