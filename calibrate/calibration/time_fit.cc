@@ -91,19 +91,34 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
   const double macs = macs_rate.empty() ? 0 : *std::max_element(macs_rate.begin(), macs_rate.end()) * 2;
   auto loss = [&](const std::vector<double>& x) -> double {
     for (double v : x) {
-      if (!std::isfinite(v) || std::abs(v) > 60) return INFINITY;
+      if (!std::isfinite(v)) return INFINITY;
     }
-    return FamilyLoss(layout.Decode(x), samples, async);
+    const FamilyTime f = layout.Decode(x);
+    // Physical bounds: a floor between 0.1 us and 10 ms, a bandwidth between 0.1 GB/s and
+    // 100 TB/s, a MAC rate between 0.1 GMAC/s and 10 PMAC/s, half-efficiency sizes below 1e6.
+    auto in = [](double v, double lo, double hi) { return v >= lo && v <= hi; };
+    if (!in(f.host_fwd_s, 1e-7, 1e-2) || !in(f.host_bwd_s, 1e-7, 1e-2) ||
+        !in(f.bytes_per_s, 1e8, 1e14)) {
+      return INFINITY;
+    }
+    if (layout.macs && (!in(f.macs_per_s_fwd, 1e8, 1e16) || !in(f.macs_per_s_bwd, 1e8, 1e16))) {
+      return INFINITY;
+    }
+    if (layout.gemm && (!in(f.m0, 1e-3, 1e6) || !in(f.n0, 1e-3, 1e6) || !in(f.k0, 1e-3, 1e6))) {
+      return INFINITY;
+    }
+    return FamilyLoss(f, samples, async);
   };
   std::vector<double> best;
   double best_loss = INFINITY;
   // Starts: memory-bound, balanced and compute-bound guesses.
   for (double k : {1.0, 10.0, 0.1}) {
-    std::vector<double> x = {std::log(host_fwd * 0.8), std::log(host_bwd * 0.8),
-                             std::log(bytes * (layout.macs ? k : 1))};
+    auto clamp = [](double v, double lo, double hi) { return std::log(std::clamp(v, lo, hi)); };
+    std::vector<double> x = {clamp(host_fwd * 0.8, 2e-7, 5e-3), clamp(host_bwd * 0.8, 2e-7, 5e-3),
+                             clamp(bytes * (layout.macs ? k : 1), 2e8, 5e13)};
     if (layout.macs) {
-      x.push_back(std::log(macs / k));
-      x.push_back(std::log(macs / k));
+      x.push_back(clamp(macs / k, 2e8, 5e15));
+      x.push_back(clamp(macs / k, 2e8, 5e15));
     }
     if (layout.gemm) {
       for (int i = 0; i < 3; ++i) x.push_back(std::log(16.0));
@@ -212,13 +227,27 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
                   const std::map<std::string, std::vector<NetworkTerms>>& terms,
                   const std::vector<size_t>& use, const TimeFitOptions& options) {
   Fitted out;
+  std::vector<std::string> precisions;  // fp32 first: the others may borrow from it
+  if (families.count("fp32")) precisions.push_back("fp32");
   for (const auto& [precision, base] : families) {
+    if (precision != "fp32") precisions.push_back(precision);
+  }
+  for (const std::string& precision : precisions) {
+    const TimeModel& base = families.at(precision);
     std::vector<size_t> mine;
     for (size_t i : use) {
       if (networks[i].precision == precision) mine.push_back(i);
     }
     TimeModel m = base;
     const std::vector<NetworkTerms>& t = terms.at(precision);
+    if (mine.empty() && precision != "fp32" && out.models.count("fp32")) {
+      // No network at this precision: the network context of fp32.
+      const TimeModel& f = out.models.at("fp32");
+      m.launch_s = f.launch_s;
+      m.device_scale = f.device_scale;
+      m.optimizer_launches_per_tensor = f.optimizer_launches_per_tensor;
+      m.step_overhead_s = f.step_overhead_s;
+    }
     if (!mine.empty()) {
       // x: log launch_s, log device_scale, log per-tensor optimizer time, log step overhead.
       auto decode = [&](const std::vector<double>& x) {
@@ -231,9 +260,16 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
       };
       auto loss = [&](const std::vector<double>& x) -> double {
         for (double v : x) {
-          if (!std::isfinite(v) || std::abs(v) > 40) return INFINITY;
+          if (!std::isfinite(v)) return INFINITY;
         }
         const TimeModel r = decode(x);
+        // Physical bounds: a launch between 0.1 us and 1 ms, the network context within 4x of
+        // the layers alone, an optimizer step per tensor up to 1 ms, an overhead up to 1 s.
+        if (r.launch_s < 1e-7 || r.launch_s > 1e-3 || r.device_scale < 0.25 ||
+            r.device_scale > 4 || std::exp(x[2]) > 1e-3 || std::exp(x[2]) < 1e-8 ||
+            r.step_overhead_s < 1e-7 || r.step_overhead_s > 1) {
+          return INFINITY;
+        }
         double l = 0;
         for (size_t i : mine) {
           const double e = std::log(StepTime(r, t[i]).first / networks[i].time_s);
@@ -321,6 +357,14 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
     // The update streams parameters like the fastest memory-bound layer streams activations.
     for (const auto& [name, f] : m.families) {
       if (f.macs_per_s_fwd == 0) m.optimizer_bytes_per_s = std::max(m.optimizer_bytes_per_s, f.bytes_per_s);
+    }
+  }
+  // A precision borrows what it lacks from fp32: under autocast, normalisation, pooling and
+  // most element-wise ops run as they do in fp32.
+  if (auto fp32 = families.find("fp32"); fp32 != families.end()) {
+    for (auto& [precision, m] : families) {
+      for (const auto& [name, f] : fp32->second.families) m.families.emplace(name, f);
+      if (m.optimizer_bytes_per_s == 0) m.optimizer_bytes_per_s = fp32->second.optimizer_bytes_per_s;
     }
   }
   std::map<std::string, std::vector<NetworkTerms>> terms;

@@ -3,6 +3,7 @@
 #include "calibrate/calibration/time_fit.h"
 
 #include <cmath>
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -68,10 +69,13 @@ struct HeldOut {
 };
 
 HeldOut FitHalfPredictHalf(const RecordedData& d, const std::string& precision) {
+  // Halves by network, so that a network measured in fp32 and bf16 is in one half.
   std::vector<NetworkSample> train, test;
-  for (size_t i = 0; i < d.networks.size(); ++i) {
-    if (d.networks[i].precision != "fp32" && d.networks[i].precision != precision) continue;
-    (i % 2 == 0 ? train : test).push_back(d.networks[i]);
+  std::map<std::string, size_t> order;
+  for (const NetworkSample& n : d.networks) order.emplace(n.name, order.size());
+  for (const NetworkSample& n : d.networks) {
+    if (n.precision != "fp32" && n.precision != precision) continue;
+    (order[n.name] % 2 == 0 ? train : test).push_back(n);
   }
   TimeFitOptions o;
   o.async = true;
@@ -122,10 +126,11 @@ TEST(TimeFitTest, PredictsHeldOutH200NetworksFromLayerTimings) {
   ASSERT_EQ(d->layers.size(), 657u);
   ASSERT_EQ(d->networks.size(), 48u);
   const HeldOut h = FitHalfPredictHalf(*d, "fp32");
-  EXPECT_EQ(h.n, 12);
-  EXPECT_LT(h.energy_mape, 0.25);
-  EXPECT_LT(h.time_mape, 0.25);
-  EXPECT_LT(h.energy_mape * 2, h.macs_mape);
+  EXPECT_EQ(h.n, 18);
+  // bench/recorded_fit prints the figures docs/validation.md gives; these bounds leave room.
+  EXPECT_LT(h.energy_mape, 0.20);
+  EXPECT_LT(h.time_mape, 0.20);
+  EXPECT_LT(h.energy_mape * 3, h.macs_mape);
 }
 
 }  // namespace

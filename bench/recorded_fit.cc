@@ -1,0 +1,125 @@
+// Fits the time x power model (calibrate/calibration/time_fit.h) on recorded measurements, such
+// as ../shared/data/gpu-h200 (real H200 layer timings and NVML energy of whole training steps),
+// with half of the networks and every layer timing, and predicts the other half: the accuracy of
+// the model itself, apart from how well a calibration on a machine measures it.
+//
+//   build/bench/recorded_fit [DIR]   (default ../shared/data/gpu-h200 beside the repository)
+//
+// Prints the fitted parameters, each held-out network's measured and predicted energy and
+// time per step, the mean and largest errors, the MACs-proportional baseline (one constant fitted
+// on the held-out networks themselves: its best case) and, for networks measured in both fp32
+// and bf16, the predicted against the measured bf16/fp32 energy ratio.
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "calibrate/calibration/recorded_data.h"
+#include "calibrate/calibration/time_fit.h"
+
+using namespace joulecast;
+
+namespace {
+
+double TrainingMacs(const ModelCost& c) {
+  return static_cast<double>(c.total.macs_fwd.value() + c.total.macs_bwd_input.value() +
+                             c.total.macs_bwd_weight.value());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : JOULECAST_DEFAULT_GPU_DATA;
+  Result<RecordedData> d = LoadRecordedData(dir);
+  if (!d.ok()) {
+    std::fprintf(stderr, "recorded_fit: %s\n", d.status().message().c_str());
+    return 2;
+  }
+  // Halves by network, so that a network measured in fp32 and bf16 is in one half.
+  std::vector<NetworkSample> train, test;
+  std::map<std::string, size_t> order;
+  for (const NetworkSample& n : d->networks) order.emplace(n.name, order.size());
+  for (const NetworkSample& n : d->networks) (order[n.name] % 2 == 0 ? train : test).push_back(n);
+  TimeFitOptions o;
+  o.async = true;
+  o.idle_w = d->idle_w;
+  o.limit_w = d->limit_w;
+  Result<TimeFitResult> fit = FitTimePower(d->layers, train, o);
+  if (!fit.ok()) {
+    std::fprintf(stderr, "recorded_fit: %s\n", fit.status().message().c_str());
+    return 2;
+  }
+  std::printf("%s: %zu layer timings, %zu networks fitted, %zu held out\n", dir.c_str(),
+              d->layers.size(), train.size(), test.size());
+  for (const auto& [precision, m] : fit->time_models) {
+    std::printf("%s: launch %.2f us, device scale %.3f, optimizer %.3g launches/tensor, step "
+                "overhead %.3f ms; %zu families\n", precision.c_str(), m.launch_s * 1e6,
+                m.device_scale, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
+                m.families.size());
+    for (const auto& [name, f] : m.families) {
+      std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g\n",
+                  name.c_str(), f.samples, 100 * f.cv_mape, f.host_fwd_s * 1e6, f.host_bwd_s * 1e6,
+                  f.macs_per_s_fwd / 1e9, f.macs_per_s_bwd / 1e9, f.bytes_per_s / 1e9, f.m0, f.n0, f.k0);
+    }
+  }
+  std::printf("power: idle %.1f W (recorded), active %.1f W, dynamic %.1f W, limit %.0f W\n",
+              fit->power.idle_w, fit->power.active_w, fit->power.dynamic_w, fit->power.limit_w);
+  std::printf("networks, cross-validated within the fitted half: energy %.1f%% (p90 %.1f%%), time %.1f%%\n\n",
+              100 * fit->networks.cv_mape, 100 * fit->networks.cv_p90, 100 * fit->networks.time_cv_mape);
+
+  std::map<std::string, std::pair<double, double>> by_precision_sum;  // abs errors
+  std::map<std::string, double> worst, time_sum, macs_num, macs_den;
+  std::map<std::string, int> count;
+  std::map<std::string, std::map<std::string, std::pair<double, double>>> ratio;  // name -> prec -> (meas, pred)
+  std::printf("| network | precision | batch | measured J/step | predicted J/step | error | measured ms | predicted ms | error |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  for (const NetworkSample& n : test) {
+    const Estimate e = PredictNetwork(fit->time_models.at(n.precision), fit->power, n.cost,
+                                      ElementBytes(n.precision));
+    const double ee = e.energy_j / n.energy_j - 1, te = e.time_s / n.time_s - 1;
+    std::printf("| %s | %s | %lld | %.3f | %.3f | %+.1f%% | %.2f | %.2f | %+.1f%% |\n", n.name.c_str(),
+                n.precision.c_str(), static_cast<long long>(n.cost.batch), n.energy_j, e.energy_j,
+                100 * ee, n.time_s * 1e3, e.time_s * 1e3, 100 * te);
+    by_precision_sum[n.precision].first += std::abs(ee);
+    worst[n.precision] = std::max(worst[n.precision], std::abs(ee));
+    time_sum[n.precision] += std::abs(te);
+    ++count[n.precision];
+    const double macs = TrainingMacs(n.cost);
+    macs_num[n.precision] += macs / n.energy_j;
+    macs_den[n.precision] += macs * macs / (n.energy_j * n.energy_j);
+    ratio[n.name][n.precision] = {n.energy_j, e.energy_j};
+  }
+  // Networks measured in both precisions are all in one half or the other; predict the fitted
+  // half's too, for the ratio only.
+  for (const NetworkSample& n : train) {
+    const Estimate e = PredictNetwork(fit->time_models.at(n.precision), fit->power, n.cost,
+                                      ElementBytes(n.precision));
+    if (!ratio.count(n.name)) ratio[n.name][n.precision] = {n.energy_j, e.energy_j};
+    else if (!ratio[n.name].count(n.precision)) ratio[n.name][n.precision] = {n.energy_j, e.energy_j};
+  }
+  std::printf("\n");
+  for (const auto& [precision, c] : count) {
+    const double k = macs_num[precision] / macs_den[precision];
+    double macs_err = 0;
+    for (const NetworkSample& n : test) {
+      if (n.precision == precision) macs_err += std::abs(k * TrainingMacs(n.cost) / n.energy_j - 1);
+    }
+    const double mape = by_precision_sum[precision].first / c;
+    std::printf("%s held out: %d networks, energy MAPE %.1f%%, worst %.1f%%, time MAPE %.1f%%; "
+                "MACs-proportional %.1f%% (%.1fx worse)\n", precision.c_str(), c, 100 * mape,
+                100 * worst[precision], 100 * time_sum[precision] / c, 100 * macs_err / c,
+                macs_err / c / mape);
+  }
+  double points = 0;
+  int pairs = 0;
+  for (const auto& [name, p] : ratio) {
+    if (!p.count("fp32") || !p.count("bf16")) continue;
+    const double measured = p.at("bf16").first / p.at("fp32").first;
+    const double predicted = p.at("bf16").second / p.at("fp32").second;
+    points += std::abs(predicted - measured) * 100;
+    ++pairs;
+    std::printf("  %s: bf16/fp32 energy measured %.2f, predicted %.2f\n", name.c_str(), measured, predicted);
+  }
+  if (pairs > 0) std::printf("bf16 against fp32: %d networks, mean gap %.1f points\n", pairs, points / pairs);
+  return 0;
+}
