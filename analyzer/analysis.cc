@@ -48,7 +48,8 @@ Result<Analysis> RunAnalysis(const AnalysisRequest& request) {
   Result<Profile> profile = LoadProfile(path);
   if (!profile.ok()) return profile.status();
   a.profile = std::move(*profile);
-  a.step = PredictStep(a.cost, *a.profile);
+  if (Status s = ProfilePrecision(*a.profile, request.precision); !s.ok()) return s;
+  a.step = PredictStep(a.cost, *a.profile, request.precision);
   TrainingRun run = request.run;
   run.batch = a.cost.batch;
   a.run = PredictRun(*a.step, run);

@@ -25,6 +25,7 @@ struct AnalysisRequest {
   bool require_profile = false;     ///< No profile at all is an error (the gate needs one).
   bool strict = false;              ///< An unmodelled op is an error.
   TrainingRun run;                  ///< Its batch is overwritten by the loaded graph's.
+  std::string precision = "fp32";   ///< fp32, bf16 or fp16; the profile must predict it.
 };
 
 struct Analysis {

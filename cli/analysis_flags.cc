@@ -9,6 +9,8 @@ const char* const kAnalysisFlagsHelp =
     "  --input CxHxW   bind symbolic input dims, or replace a JSON architecture's input shape\n"
     "  --samples N     training samples per epoch (default 60000, Fashion-MNIST's training set)\n"
     "  --epochs E      epochs in the whole run (default 1)\n"
+    "  --precision P   fp32 (default), bf16 or fp16 (autocast): the profile must be calibrated\n"
+    "                  at it (joulecast calibrate --precision)\n"
     "  --carbon-intensity G\n"
     "                  grams of CO2e per kWh (default 480, about the world's 2023 average)\n";
 
@@ -41,6 +43,12 @@ std::optional<std::string> ParseAnalysisFlag(const std::string& flag, const Next
     auto n = v ? IntIn(*v, 1, int64_t{1} << 20) : std::nullopt;
     if (!n) return "--epochs needs a positive integer";
     request.run.epochs = *n;
+  } else if (flag == "--precision") {
+    auto v = next();
+    if (!v || (*v != "fp32" && *v != "bf16" && *v != "fp16")) {
+      return "--precision needs fp32, bf16 or fp16";
+    }
+    request.precision = *v;
   } else if (flag == "--carbon-intensity") {
     auto v = next();
     auto g = v ? PositiveReal(*v) : std::nullopt;

@@ -3,6 +3,7 @@
 // meter, shows progress, turns Ctrl-C into a clean stop, and writes the profile atomically.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -16,7 +17,7 @@
 #include <vector>
 
 #include "analyzer/energy/profile.h"
-#include "calibrate/calibration/calibrate.h"
+#include "calibrate/calibration/timing_calibration.h"
 #include "calibrate/meters/meter.h"
 #include "calibrate/torch/torch_network.h"
 #include "cli/commands.h"
@@ -31,24 +32,29 @@ namespace {
 constexpr const char* kCalibrateHelp =
     "usage: joulecast calibrate -o PROFILE [--quick] [--device cpu|cuda[:N]]\n"
     "                           [--meter auto|rapl|nvml|estimate] [--cpu-watts W] [--threads N]\n"
-    "                           [--samples-per-kind N] [--rse X] [--db FILE] [--seed N]\n"
+    "                           [--precision fp32[,bf16,fp16]] [--layers-per-design N]\n"
+    "                           [--networks N] [--window S] [--db FILE] [--seed N]\n"
     "\n"
-    "Trains small reference networks on this machine, measures their energy and time per step,\n"
-    "and fits one model per layer kind into PROFILE (docs/calibrate.md, docs/profile.md).\n"
-    "  -o PROFILE            the profile to write (replaced only when the run completes)\n"
-    "  --quick               fewer, smaller samples: about 2 minutes on 2 cores (default: the\n"
-    "                        full run, about 15 minutes)\n"
-    "  --device D            cpu (default), cuda or cuda:N (needs a CUDA build of libtorch)\n"
-    "  --meter M             auto (default: the best hardware counter, else the estimate), rapl,\n"
-    "                        nvml or estimate\n"
-    "  --cpu-watts W         the estimate's power per busy thread, in watts\n"
-    "  --threads N           libtorch intra-op threads (default: libtorch's own choice)\n"
-    "  --samples-per-kind N  samples of each layer kind (default: 112 conv, 48 linear, 32-56\n"
-    "                        others; quick 12-40); more extends an earlier run's database\n"
-    "  --rse X               target relative standard error of each measurement (default 0.02)\n"
-    "  --db FILE             SQLite database of the measurements (default: PROFILE.db); a run\n"
-    "                        with the same options resumes from it\n"
-    "  --seed N              seeds the sampled designs, the weights and the CV folds (default 1)\n";
+    "Times single layers at the sizes real networks use and measures whole random networks over\n"
+    "long windows with the energy meter, then fits the time x power profile PROFILE\n"
+    "(docs/calibrate.md, docs/profile.md).\n"
+    "  -o PROFILE              the profile to write (replaced only when the run completes)\n"
+    "  --quick                 fewer layers (6 per design) and networks (8), shorter windows\n"
+    "  --device D              cpu (default), cuda or cuda:N (needs a CUDA build of libtorch)\n"
+    "  --meter M               auto (default: the best hardware counter, else the estimate),\n"
+    "                          rapl, nvml or estimate\n"
+    "  --cpu-watts W           the estimate's power per busy thread, in watts\n"
+    "  --threads N             libtorch intra-op threads (default: libtorch's own choice)\n"
+    "  --precision P[,P...]    precisions to calibrate: fp32 (default), bf16, fp16 (autocast)\n"
+    "  --layers-per-design N   layer timings of each design and precision (default 16, quick 6)\n"
+    "  --networks N            whole networks per precision (default 24, quick 8)\n"
+    "  --window S              seconds each network is measured (default 5 with a hardware\n"
+    "                          counter, quick 3; 1 with the estimate, quick 0.5)\n"
+    "  --db FILE               SQLite database of the measurements (default: PROFILE.db); a run\n"
+    "                          with the same options resumes from it\n"
+    "  --fit-only              measure nothing: fit what --db holds (from any machine) into\n"
+    "                          PROFILE, with the facts it recorded about that machine\n"
+    "  --seed N                seeds the designs, the weights and the CV folds (default 1)\n";
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "joulecast calibrate: %s\n", message.c_str());
@@ -69,61 +75,36 @@ std::string Clock(double s) {
   return buf;
 }
 
-std::string Energy(double j) {
-  char buf[32];
-  if (std::abs(j) < 1) {
-    std::snprintf(buf, sizeof buf, "%.3g mJ", j * 1e3);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.3g J", j);
-  }
-  return buf;
-}
-
 std::string Percent(double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", x * 100);
   return buf;
 }
 
-// Progress on standard error: a bar redrawn in place on a terminal, one line per sample
+// Progress on standard error: a bar redrawn in place on a terminal, one line per measurement
 // otherwise (logs, CI).
 class ProgressView {
  public:
   explicit ProgressView(bool terminal) : terminal_(terminal) {}
   ~ProgressView() { Finish(); }
 
-  void Show(const CalibrationProgress& p) {
+  void Show(const TimingProgress& p) {
     if (p.fitting) {
       Finish();
-      std::fprintf(stderr, "calibrate: %d samples measured; fitting the models\n", p.done);
-      return;
-    }
-    if (p.design.empty()) {
-      if (p.resumed > 0) {
-        std::fprintf(stderr, "calibrate: resuming: %d of %d samples are already in the database\n",
-                     p.resumed, p.total);
-      } else {
-        std::fprintf(stderr, "calibrate: measuring %d samples\n", p.total);
-      }
+      std::fprintf(stderr, "calibrate: %d measurements; fitting the profile\n", p.done);
       return;
     }
     if (!terminal_) {
-      std::fprintf(stderr,
-                   "calibrate: %d/%d %s %lld: probe %s/step (%d repeats, rse %s), base %s/step "
-                   "(%d, %s), elapsed %s, ETA %s\n",
-                   p.done, p.total, p.design.c_str(), static_cast<long long>(p.index),
-                   Energy(p.probe.energy_j).c_str(), p.probe.repeats, Percent(p.probe.rse).c_str(),
-                   Energy(p.base.energy_j).c_str(), p.base.repeats, Percent(p.base.rse).c_str(),
-                   Clock(p.elapsed_s).c_str(), Clock(p.eta_s).c_str());
+      std::fprintf(stderr, "calibrate: %d/%d %s, elapsed %s, ETA %s\n", p.done, p.total,
+                   p.what.c_str(), Clock(p.elapsed_s).c_str(), Clock(p.eta_s).c_str());
       return;
     }
     constexpr int kWidth = 30;
     const int filled = p.total > 0 ? kWidth * p.done / p.total : kWidth;
     std::string bar(filled, '#');
     bar.append(kWidth - filled, '.');
-    std::fprintf(stderr, "\r\033[K[%s] %d/%d  %s %lld  elapsed %s  ETA %s", bar.c_str(), p.done,
-                 p.total, p.design.c_str(), static_cast<long long>(p.index),
-                 Clock(p.elapsed_s).c_str(), Clock(p.eta_s).c_str());
+    std::fprintf(stderr, "\r\033[K[%s] %d/%d  elapsed %s  ETA %s  %s", bar.c_str(), p.done,
+                 p.total, Clock(p.elapsed_s).c_str(), Clock(p.eta_s).c_str(), p.what.c_str());
     std::fflush(stderr);
     open_line_ = true;
   }
@@ -156,39 +137,41 @@ std::string CheckWritable(const std::string& path) {
   return "";
 }
 
-std::string Summary(const CalibrationOutcome& o, const std::string& output) {
+std::string Summary(const TimingOutcome& o, const std::string& output) {
   const Profile& p = o.profile;
-  std::string s = "wrote " + output + ": " + std::to_string(o.done) + " samples (" +
+  std::string s = "wrote " + output + ": " + std::to_string(o.done) + " measurements (" +
                   std::to_string(o.done - o.resumed) + " measured now, " +
                   std::to_string(o.resumed) + " from the database) in " + Clock(o.elapsed_s) +
                   "\n";
   s += "meter " + p.meter_kind + (p.meter_real ? " (hardware counter)" : " (estimate, not a counter)") +
        ": " + p.meter_description + "\n";
   char line[256];
-  std::snprintf(line, sizeof line, "%-22s %7s  %-10s %-10s  %s\n", "model class", "samples",
-                "cv_mape", "time mape", "features");
-  s += line;
-  auto row = [&](const std::string& name, const LinearModel& m, double time_mape) {
-    std::string features;
-    for (const std::string& f : m.features) {
-      if (!features.empty()) features += ", ";
-      features += f;
-    }
-    std::snprintf(line, sizeof line, "%-22s %7d  %-10s %-10s  %s\n", name.c_str(), m.samples,
-                  Percent(m.cv_mape).c_str(), Percent(time_mape).c_str(), features.c_str());
+  for (const auto& [precision, m] : p.time_models) {
+    std::snprintf(line, sizeof line,
+                  "%s: launch %.3g us, device scale %.3g, optimizer %.3g launches/tensor, step "
+                  "overhead %.3g ms\n",
+                  precision.c_str(), m.launch_s * 1e6, m.device_scale,
+                  m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3);
     s += line;
-  };
-  for (const auto& [cls, m] : p.models) {
-    auto t = o.fit.time_cv_mape.find(cls);
-    row(cls, m, t == o.fit.time_cv_mape.end() ? 0 : t->second);
+    std::snprintf(line, sizeof line, "  %-22s %7s  %-9s %12s %12s %12s\n", "family", "timings",
+                  "cv_mape", "floor fwd", "GMAC/s fwd", "GB/s");
+    s += line;
+    for (const auto& [name, f] : m.families) {
+      std::snprintf(line, sizeof line, "  %-22s %7d  %-9s %9.3g us %12.4g %12.4g\n",
+                    name.c_str(), f.samples, Percent(f.cv_mape).c_str(), f.host_fwd_s * 1e6,
+                    f.macs_per_s_fwd / 1e9, f.bytes_per_s / 1e9);
+      s += line;
+    }
   }
-  row("step", p.step, o.fit.step_time_cv_mape);
+  std::snprintf(line, sizeof line, "power: idle %.1f W, active %.1f W, dynamic %.1f W\n",
+                p.power.idle_w, p.power.active_w, p.power.dynamic_w);
+  s += line;
   if (p.networks.samples > 0) {
     std::snprintf(line, sizeof line,
-                  "whole networks: %d random CNNs, each predicted by a fit without it: mean error "
-                  "%s, 90%% within %s (the prediction interval)\n",
+                  "whole networks: %d, each predicted by a fit without it: energy error %s "
+                  "(90%% within %s, the prediction interval), time error %s\n",
                   p.networks.samples, Percent(p.networks.cv_mape).c_str(),
-                  Percent(p.networks.cv_p90).c_str());
+                  Percent(p.networks.cv_p90).c_str(), Percent(p.networks.time_cv_mape).c_str());
     s += line;
   }
   return s;
@@ -197,7 +180,7 @@ std::string Summary(const CalibrationOutcome& o, const std::string& output) {
 }  // namespace
 
 int Calibrate(const std::vector<std::string>& args) {
-  CalibrationOptions options;
+  TimingCalibrationOptions options;
   MeterOptions meter_options;
   std::string output, db;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -211,23 +194,44 @@ int Calibrate(const std::vector<std::string>& args) {
       return 0;
     } else if (a == "--quick") {
       options.quick = true;
-    } else if (a == "--threads" || a == "--seed" || a == "--samples-per-kind") {
+    } else if (a == "--fit-only") {
+      options.fit_only = true;
+    } else if (a == "--threads" || a == "--seed" || a == "--layers-per-design" ||
+               a == "--networks") {
       auto v = value();
-      const int64_t min = a == "--samples-per-kind" ? 1 : 0;
+      const int64_t min = a == "--threads" || a == "--seed" ? 0 : a == "--networks" ? 3 : 1;
       const int64_t max = a == "--threads" ? 1024 : a == "--seed" ? INT64_MAX : 100000;
       auto n = v ? IntIn(*v, min, max) : std::nullopt;
       if (!n) {
-        return Fail(a + " needs " + (min == 0 ? "a non-negative" : "a positive") +
-                    " integer up to " + std::to_string(max));
+        return Fail(a + " needs an integer from " + std::to_string(min) + " to " +
+                    std::to_string(max));
       }
       if (a == "--threads") options.threads = static_cast<int>(*n);
       else if (a == "--seed") options.seed = static_cast<uint64_t>(*n);
-      else options.samples_per_kind = static_cast<int>(*n);
-    } else if (a == "--rse") {
+      else if (a == "--networks") options.networks = static_cast<int>(*n);
+      else options.layers_per_design = static_cast<int>(*n);
+    } else if (a == "--window") {
       auto v = value();
       auto x = v ? PositiveReal(*v) : std::nullopt;
-      if (!x || *x >= 1) return Fail("--rse needs a number between 0 and 1, such as 0.02");
-      options.rse = *x;
+      if (!x || *x > 600) return Fail("--window needs seconds between 0 and 600, such as 5");
+      options.window_s = *x;
+    } else if (a == "--precision") {
+      auto v = value();
+      if (!v || v->empty()) return Fail("--precision needs fp32, bf16 or fp16 (or a list: fp32,bf16)");
+      options.precisions.clear();
+      size_t from = 0;
+      while (from <= v->size()) {
+        const size_t comma = v->find(',', from);
+        const std::string p = v->substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+        if (p != "fp32" && p != "bf16" && p != "fp16") {
+          return Fail("--precision: '" + p + "' is not fp32, bf16 or fp16");
+        }
+        if (std::find(options.precisions.begin(), options.precisions.end(), p) == options.precisions.end()) {
+          options.precisions.push_back(p);
+        }
+        if (comma == std::string::npos) break;
+        from = comma + 1;
+      }
     } else if (IsMeterFlag(a)) {
       std::string error = ParseMeterFlag(a, value(), &options.device, &meter_options);
       if (!error.empty()) return Fail(error);
@@ -249,7 +253,20 @@ int Calibrate(const std::vector<std::string>& args) {
   if (options.db_path == output) return Fail("--db must not be the profile itself");
 
   if (std::string error = CheckWritable(output); !error.empty()) return Fail(error);
+  if (options.fit_only) {
+    if (db.empty()) return Fail("--fit-only needs --db FILE, the measurements to fit");
+    Result<TimingOutcome> outcome = RunTimingCalibration(options, nullptr);
+    if (!outcome.ok()) return Fail(outcome.status().message());
+    if (std::string error = WriteOutput(output, ProfileJson(outcome->profile)); !error.empty()) {
+      return Fail(error);
+    }
+    std::fputs(Summary(*outcome, output).c_str(), stdout);
+    return 0;
+  }
   if (Status s = CheckDevice(options.device); !s.ok()) return Fail(s.message());
+  for (const std::string& p : options.precisions) {
+    if (Status s = CheckPrecision(options.device, p); !s.ok()) return Fail(s.message());
+  }
   const int gpu = CudaIndex(options.device);
   meter_options.gpu = gpu >= 0;
   meter_options.gpu_index = gpu >= 0 ? gpu : 0;
@@ -264,33 +281,33 @@ int Calibrate(const std::vector<std::string>& args) {
 
   options.libtorch_version = LibtorchVersion();
   ProgressView view(isatty(STDERR_FILENO) == 1);
-  CalibrationProgress last;  // stays at total 0 if the database could not be opened
-  options.progress = [&](const CalibrationProgress& p) {
+  TimingProgress last;  // stays at total 0 if the database could not be opened
+  options.progress = [&](const TimingProgress& p) {
     last = p;
     view.Show(p);
   };
-  Result<CalibrationOutcome> outcome = [&] {
+  Result<TimingOutcome> outcome = [&] {
     // The first SIGINT/SIGTERM stops after the current measurement, a second ends the process
     // at once (the database stays consistent: each sample is its own transaction).
     StopOnSignals signals(
         "\njoulecast calibrate: stopping after the current measurement (again to quit at once)\n");
     options.stop = StopOnSignals::stop();
-    return RunCalibration(options, **meter);
+    return RunTimingCalibration(options, meter->get());
   }();
   view.Finish();
   if (!outcome.ok()) {
     if (last.done == 0) return Fail(outcome.status().message());
     return Fail(outcome.status().message() + " (the " + std::to_string(last.done) +
-                " samples measured so far are kept in " + options.db_path + ")");
+                " measurements taken so far are kept in " + options.db_path + ")");
   }
   if (outcome->interrupted) {
     return Fail("interrupted: " + std::to_string(outcome->done) + " of " +
-                std::to_string(outcome->total) + " samples are saved in " + options.db_path +
+                std::to_string(outcome->total) + " measurements are saved in " + options.db_path +
                 "; run the same command again to resume (" + output + " was not written)");
   }
   std::string error = WriteOutput(output, ProfileJson(outcome->profile));
   if (!error.empty()) {
-    return Fail(error + "; all " + std::to_string(outcome->done) + " samples are in " +
+    return Fail(error + "; all " + std::to_string(outcome->done) + " measurements are in " +
                 options.db_path + ": run the same command again to fit and write without "
                 "measuring");
   }

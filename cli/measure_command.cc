@@ -29,6 +29,7 @@ constexpr const char* kMeasureHelp =
     "usage: joulecast measure MODEL [--batch N] [--steps N] [--warmup N]\n"
     "                         [--dataset synthetic|fashion-mnist] [--optimizer adam|sgd]\n"
     "                         [--lr X] [--threads N] [--device cpu|cuda[:N]]\n"
+    "                         [--precision fp32|bf16|fp16]\n"
     "                         [--meter auto|rapl|nvml|estimate] [--cpu-watts W]\n"
     "                         [--input CxHxW] [--format text|json] [-o FILE] [--seed N]\n"
     "\n"
@@ -45,6 +46,8 @@ constexpr const char* kMeasureHelp =
     "  --threads N      libtorch intra-op threads (default: the default profile's, else\n"
     "                   libtorch's own choice)\n"
     "  --device D       cpu (default), cuda or cuda:N (needs a CUDA build of libtorch)\n"
+    "  --precision P    fp32 (default), bf16 or fp16 (CUDA only): forward and loss under\n"
+    "                   autocast, as torch.autocast\n"
     "  --meter M        auto (default: the best hardware counter, else the estimate), rapl,\n"
     "                   nvml or estimate\n"
     "  --cpu-watts W    the estimate's power per busy thread, in watts\n"
@@ -105,6 +108,7 @@ std::string RenderJson(const Run& r) {
       {"warmup_steps", r.options.warmup_steps},
       {"threads", m.threads},
       {"device", t.device},
+      {"precision", t.precision},
       {"dataset", r.options.dataset},
       {"optimizer",
        {{"name", t.optimizer},
@@ -136,8 +140,8 @@ std::string RenderText(const Run& r) {
   s += "model        " + r.graph->name + " (" + r.model_file + ")\n";
   s += "training     batch " + std::to_string(m.batch) + ", " + t.optimizer + " lr " +
        Number("%g", t.learning_rate) + ", " + r.options.dataset + " data, " + t.device + ", " +
-       std::to_string(m.threads) + (m.threads == 1 ? " thread" : " threads") + ", seed " +
-       std::to_string(t.seed) + "\n";
+       t.precision + ", " + std::to_string(m.threads) + (m.threads == 1 ? " thread" : " threads") +
+       ", seed " + std::to_string(t.seed) + "\n";
   s += "steps        " + std::to_string(m.steps) + " measured after " +
        std::to_string(r.options.warmup_steps) + " warm-up";
   if (m.steps > r.options.steps)
@@ -208,6 +212,10 @@ int Measure(const std::vector<std::string>& args) {
       auto x = v ? PositiveReal(*v) : std::nullopt;
       if (!x) return Fail("--lr needs a positive number");
       options.train.learning_rate = *x;
+    } else if (a == "--precision") {
+      auto v = value();
+      if (!v) return Fail("--precision needs fp32, bf16 or fp16");
+      options.train.precision = *v;
     } else if (IsMeterFlag(a)) {
       std::string error = ParseMeterFlag(a, value(), &options.train.device, &meter_options);
       if (!error.empty()) return Fail(error);
@@ -239,6 +247,9 @@ int Measure(const std::vector<std::string>& args) {
   if (model.empty()) {
     std::fputs(kMeasureHelp, stderr);
     return 2;
+  }
+  if (Status s = CheckPrecision(options.train.device, options.train.precision); !s.ok()) {
+    return Fail(s.message());
   }
 
   // Measure with the threads the default profile was calibrated with, so that measurements

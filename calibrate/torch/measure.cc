@@ -5,11 +5,17 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <numeric>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "calibrate/data/fashion_mnist.h"
 #include "calibrate/torch/torch_network.h"
@@ -102,6 +108,7 @@ Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& op
 
   try {
     const at::Device device(options.train.device);
+    torch_internal::UsePyTorchDefaultMath(device);
     std::unique_ptr<Batches> batches;
     if (fashion) {
       batches = std::make_unique<FashionMnistBatches>(std::move(*fashion), options.batch,
@@ -116,7 +123,11 @@ Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& op
     auto step = [&]() {
       auto [x, y] = batches->Next();
       optimizer->zero_grad();
-      at::Tensor loss = at::cross_entropy_loss(net.Forward(x), y);
+      at::Tensor loss;
+      {
+        torch_internal::AutocastGuard autocast(device.type(), options.train.precision);
+        loss = at::cross_entropy_loss(net.Forward(x), y);
+      }
       loss.backward();
       optimizer->step();
       return loss.item<double>();

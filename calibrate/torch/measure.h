@@ -23,6 +23,7 @@ struct TrainOptions {
   double weight_decay = 0;
   int threads = 0;                 ///< Intra-op threads; 0 keeps libtorch's default.
   std::string device = "cpu";      ///< "cpu" or "cuda[:N]" (a CUDA build of libtorch).
+  std::string precision = "fp32";  ///< "fp32", "bf16" or, on CUDA, "fp16" (autocast).
   uint64_t seed = 1;               ///< Seeds weights, data (and its order) and dropout.
 };
 
@@ -50,9 +51,10 @@ struct Measurement {
 
 /// Builds `graph` as a trainable network (calibrate/torch/torch_network.h) and trains it for
 /// options.warmup_steps + options.steps steps (forward, cross-entropy loss, backward, optimizer
-/// step), reading `meter` and a steady clock around the measured steps. If those steps take less
-/// than 10 x meter.update_period_s(), it keeps stepping until they do, and Measurement::steps
-/// says how many were measured.
+/// step; forward and loss under autocast at options.train.precision, as torch.autocast runs
+/// them, backward and step outside it, no gradient scaling), reading `meter` and a steady clock
+/// around the measured steps. If those steps take less than 10 x meter.update_period_s(), it
+/// keeps stepping until they do, and Measurement::steps says how many were measured.
 ///
 /// The graph's first output must be class logits [batch, classes], and the graph must have been
 /// loaded at options.batch (LoadOptions::batch): shape plumbing is folded at Graph::batch.
@@ -61,12 +63,14 @@ struct Measurement {
 /// training split from options.dataset_dir, needs a 1x28x28 input and at least 10 classes, and
 /// takes batches in a seeded shuffled order, scaled to [0, 1] and standardised with the split's
 /// mean 0.2860 and std 0.3530 (this conversion is part of each timed step, as in a data loader).
-/// options.train.threads > 0 sets libtorch's intra-op threads for the whole process.
+/// options.train.threads > 0 sets libtorch's intra-op threads for the whole process; a CUDA
+/// device gets PyTorch's default TF32 settings (cuDNN convolutions yes, cuBLAS matmuls no).
 ///
 /// Errors (one line): an op libtorch cannot build (naming the node), a dataset whose files are
 /// missing or corrupt, an input shape the dataset cannot feed, a graph loaded at another batch,
-/// an output that is not [batch, classes], a CUDA device without a CUDA build, a meter that
-/// fails to read, or libtorch failing during training (naming the node where it can).
+/// an output that is not [batch, classes], a CUDA device without a CUDA build, a precision that
+/// is not fp32, bf16 or fp16 or that the device cannot autocast to, a meter that fails to read,
+/// or libtorch failing during training (naming the node where it can).
 Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& options,
                                     EnergyMeter& meter);
 

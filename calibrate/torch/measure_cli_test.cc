@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -121,6 +122,34 @@ TEST_F(MeasureCli, TextNamesTheMeterAndSaysWhenItIsAnEstimate) {
   EXPECT_NE(o.out.find("energy/step"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("meter        estimate: "), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("estimated, not measured"), std::string::npos) << o.out;
+}
+
+TEST_F(MeasureCli, PrecisionBf16OnTheCpu) {
+  Output o = Measure(
+      "models/lenet5.json --batch 8 --steps 2 --warmup 1 --precision bf16 "
+      "--format json");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  nlohmann::json j = nlohmann::json::parse(o.out);
+  EXPECT_EQ(j["precision"], "bf16");
+  EXPECT_TRUE(std::isfinite(j["loss_first"].get<double>()));
+  EXPECT_GT(j["measurement"]["per_step"]["time_s"].get<double>(), 0);
+
+  o = Measure("models/lenet5.json --batch 8 --steps 2 --warmup 0 --precision bf16");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find(" data, cpu, bf16, "), std::string::npos) << o.out;
+}
+
+TEST_F(MeasureCli, PrecisionDefaultsToFp32) {
+  Output o = Measure("models/lenet5.json --batch 8 --steps 2 --warmup 0 --format json");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(nlohmann::json::parse(o.out)["precision"], "fp32");
+}
+
+TEST_F(MeasureCli, BadPrecisionIsOneLineAndExitTwo) {
+  ExpectUsageError("models/lenet5.json --precision fp8",
+                   "precision 'fp8' is not fp32, bf16 or fp16");
+  ExpectUsageError("models/lenet5.json --precision fp16", "fp16 needs a CUDA device");
+  ExpectUsageError("models/lenet5.json --precision", "--precision needs fp32, bf16 or fp16");
 }
 
 TEST_F(MeasureCli, BadFlagsAreOneLineAndExitTwo) {

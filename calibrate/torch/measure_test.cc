@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "analyzer/load_model.h"
 
@@ -94,6 +95,35 @@ TEST(MeasureTraining, SgdWithMomentumTrainsToo) {
   Result<Measurement> m = MeasureTraining(g, o, meter);
   ASSERT_TRUE(m.ok()) << m.status().message();
   EXPECT_LT(m->loss_last, m->loss_first);
+}
+
+TEST(MeasureTraining, Bf16PrecisionTrainsOnTheCpu) {
+  Graph g = Load("lenet5", 16);
+  FakeMeter meter;
+  MeasureOptions o = Options(16, 12);
+  o.warmup_steps = 0;
+  o.train.precision = "bf16";
+  Result<Measurement> m = MeasureTraining(g, o, meter);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_GT(m->time_s_per_step, 0);
+  EXPECT_LT(m->loss_last, m->loss_first);
+}
+
+TEST(MeasureTraining, PrecisionTheDeviceCannotRunIsAnError) {
+  Graph g = Load("lenet5", 4);
+  FakeMeter meter;
+  MeasureOptions o = Options(4, 1);
+  o.train.precision = "fp16";
+  Result<Measurement> m = MeasureTraining(g, o, meter);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("fp16 needs a CUDA device"), std::string::npos)
+      << m.status().message();
+
+  o.train.precision = "fp8";
+  m = MeasureTraining(g, o, meter);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("'fp8'"), std::string::npos) << m.status().message();
+  EXPECT_EQ(meter.reads, 0);
 }
 
 TEST(MeasureTraining, StepsUntilTheWindowCoversTenMeterPeriods) {

@@ -5,14 +5,17 @@
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/Exception.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace joulecast {
 
@@ -276,6 +279,38 @@ bool Symmetric(const Dims& pads) {
 
 Dims Begins(const Dims& pads) { return Dims(pads.begin(), pads.begin() + pads.size() / 2); }
 
+// Convolutions through the ops PyTorch's ConvNd and ConvTransposeNd modules call (conv2d,
+// conv_transpose2d, ...) rather than at::convolution, which they lower to: autocast on the CPU
+// casts those ops but has no entry for at::convolution.
+at::Tensor ConvNd(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const Dims& s,
+                  const Dims& p, const Dims& d, int64_t groups) {
+  switch (w.dim()) {
+    case 3:
+      return at::conv1d(x, w, b, s, p, d, groups);
+    case 4:
+      return at::conv2d(x, w, b, s, p, d, groups);
+    case 5:
+      return at::conv3d(x, w, b, s, p, d, groups);
+    default:
+      return at::convolution(x, w, b, s, p, d, false, Dims(s.size(), 0), groups);
+  }
+}
+
+at::Tensor ConvTransposeNd(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                           const Dims& s, const Dims& p, const Dims& out_pad, const Dims& d,
+                           int64_t groups) {
+  switch (w.dim()) {
+    case 3:
+      return at::conv_transpose1d(x, w, b, s, p, out_pad, groups, d);
+    case 4:
+      return at::conv_transpose2d(x, w, b, s, p, out_pad, groups, d);
+    case 5:
+      return at::conv_transpose3d(x, w, b, s, p, out_pad, groups, d);
+    default:
+      return at::convolution(x, w, b, s, p, d, true, out_pad, groups);
+  }
+}
+
 // Narrows the trailing spatial dims of `y` to `out` (which is never larger).
 at::Tensor CropTo(at::Tensor y, const Dims& out) {
   for (size_t d = 2; d < out.size(); ++d) {
@@ -341,10 +376,9 @@ Status NodePlan::Conv(Kernel* k) {
     pre_pad = TorchPads(win->pads, sp);  // libtorch pads symmetrically only: pad first.
   }
   *k = [x = *x, w = *w, b = *b, y = n_.outputs[0], s = win->strides, d = win->dilations, padding,
-        pre_pad, groups, sp](Values& v) {
+        pre_pad, groups](Values& v) {
     at::Tensor in = pre_pad.empty() ? v[x] : at::constant_pad_nd(v[x], pre_pad, 0);
-    v[y] = at::convolution(in, v[w], b >= 0 ? v[b] : at::Tensor(), s, padding, d, false,
-                           Dims(sp, 0), groups);
+    v[y] = ConvNd(in, v[w], b >= 0 ? v[b] : at::Tensor(), s, padding, d, groups);
   };
   return Status();
 }
@@ -392,8 +426,8 @@ Status NodePlan::ConvTranspose(Kernel* k) {
   if (fast) {
     *k = [x = *x, w = *w, b = *b, y = n_.outputs[0], strides, dil, p = Begins(pads), outpad,
           groups](Values& v) {
-      v[y] = at::convolution(v[x], v[w], b >= 0 ? v[b] : at::Tensor(), strides, p, dil, true,
-                             outpad, groups);
+      v[y] = ConvTransposeNd(v[x], v[w], b >= 0 ? v[b] : at::Tensor(), strides, p, outpad, dil,
+                             groups);
     };
     return Status();
   }
@@ -405,8 +439,8 @@ Status NodePlan::ConvTranspose(Kernel* k) {
     window.push_back((*yd)[2 + i] - (full[i] - begin[i]));
   }
   *k = [x = *x, w = *w, b = *b, y = n_.outputs[0], strides, dil, window, groups, sp](Values& v) {
-    at::Tensor out = at::convolution(v[x], v[w], at::Tensor(), strides, Dims(sp, 0), dil, true,
-                                     Dims(sp, 0), groups);
+    at::Tensor out =
+        ConvTransposeNd(v[x], v[w], at::Tensor(), strides, Dims(sp, 0), Dims(sp, 0), dil, groups);
     out = at::constant_pad_nd(out, window, 0);
     if (b >= 0) {
       Dims shape(sp + 2, 1);
@@ -1474,6 +1508,17 @@ Status CheckDevice(const std::string& device) {
   if (static_cast<size_t>(index) >= count) {
     return Status::Error("device '" + device + "': only " + std::to_string(count) +
                          " CUDA device(s) visible");
+  }
+  return Status();
+}
+
+Status CheckPrecision(const std::string& device, const std::string& precision) {
+  if (precision != "fp32" && precision != "bf16" && precision != "fp16") {
+    return Status::Error("precision '" + precision + "' is not fp32, bf16 or fp16");
+  }
+  if (precision == "fp16" && CudaIndex(device) < 0) {
+    return Status::Error("precision fp16 needs a CUDA device: autocast on '" + device +
+                         "' supports fp32 and bf16 only");
   }
   return Status();
 }

@@ -98,6 +98,11 @@ class TorchNetwork {
 /// device needs a CUDA build and a GPU with that index. The error says which is missing.
 Status CheckDevice(const std::string& device);
 
+/// Checks that `precision` is "fp32", "bf16" or "fp16" and that autocast on `device` supports
+/// it: fp16 needs a CUDA device (CPU autocast has no fp16 here). Checks only the device's kind,
+/// not the device itself (CheckDevice does). The error is one line naming what is wrong.
+Status CheckPrecision(const std::string& device, const std::string& precision);
+
 /// The CUDA device index of "cuda" (0) or "cuda:N"; -1 for the CPU.
 int CudaIndex(const std::string& device);
 

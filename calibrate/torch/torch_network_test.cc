@@ -6,7 +6,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "analyzer/core/costs.h"
 #include "analyzer/core/shape_inference.h"

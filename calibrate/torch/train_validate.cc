@@ -4,10 +4,16 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "calibrate/torch/torch_network.h"
 #include "calibrate/torch/training_internal.h"
@@ -61,6 +67,7 @@ Result<TrainValidation> TrainAndValidate(const Graph& graph, const LabeledImages
   TrainValidation r;
   try {
     const at::Device device(options.train.device);
+    torch_internal::UsePyTorchDefaultMath(device);
     torch_internal::FashionMnistBatches batches(train, options.batch, options.train.seed, device);
     std::unique_ptr<torch::optim::Optimizer> optimizer =
         torch_internal::MakeOptimizer(net.parameters(), options.train);
@@ -74,7 +81,11 @@ Result<TrainValidation> TrainAndValidate(const Graph& graph, const LabeledImages
     for (int64_t i = 0; i < r.steps; ++i) {
       auto [x, y] = batches.Next();
       optimizer->zero_grad();
-      at::Tensor loss = at::cross_entropy_loss(net.Forward(x), y);
+      at::Tensor loss;
+      {
+        torch_internal::AutocastGuard autocast(device.type(), options.train.precision);
+        loss = at::cross_entropy_loss(net.Forward(x), y);
+      }
       loss.backward();
       optimizer->step();
       if (i == 0 || i + 1 == r.steps) {
@@ -90,6 +101,7 @@ Result<TrainValidation> TrainAndValidate(const Graph& graph, const LabeledImages
 
     net.SetTraining(false);
     c10::NoGradGuard no_grad;
+    torch_internal::AutocastGuard autocast(device.type(), options.train.precision);
     const at::Tensor images =
         at::from_blob(const_cast<uint8_t*>(validation.images.data()),
                       {validation.count, 1, validation.rows, validation.cols}, at::kByte);

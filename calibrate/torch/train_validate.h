@@ -18,7 +18,7 @@ namespace joulecast {
 struct TrainValidateOptions {
   int64_t batch = 64;
   int64_t epochs = 1;
-  TrainOptions train;  ///< Optimizer, its settings, threads, device and seed (weights, order).
+  TrainOptions train;  ///< Optimizer, its settings, threads, device, precision and seed.
 };
 
 struct TrainValidation {

@@ -1,11 +1,27 @@
 #include "calibrate/torch/training_internal.h"
 
+#include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
+#include <c10/util/Exception.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <tuple>
+
+#include "calibrate/torch/torch_network.h"
+
+// libtorch 2.4 replaced the per-device autocast functions (set_enabled for CUDA,
+// set_cpu_enabled, set_autocast_gpu_dtype, ...) with ones that take the device type, and
+// deprecated the old names.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define JOULECAST_AUTOCAST_BY_DEVICE_TYPE 1
+#else
+#define JOULECAST_AUTOCAST_BY_DEVICE_TYPE 0
+#endif
 
 namespace joulecast::torch_internal {
 
@@ -65,7 +81,78 @@ Status CheckTrainOptions(const TrainOptions& t) {
     return Status::Error("weight decay must be a non-negative number");
   }
   if (t.threads < 0) return Status::Error("threads must not be negative");
-  return Status();
+  return CheckPrecision(t.device, t.precision);
+}
+
+namespace {
+
+bool AutocastEnabled(c10::DeviceType type) {
+#if JOULECAST_AUTOCAST_BY_DEVICE_TYPE
+  return at::autocast::is_autocast_enabled(type);
+#else
+  return type == c10::DeviceType::CUDA ? at::autocast::is_enabled()
+                                       : at::autocast::is_cpu_enabled();
+#endif
+}
+
+void SetAutocastEnabled(c10::DeviceType type, bool enabled) {
+#if JOULECAST_AUTOCAST_BY_DEVICE_TYPE
+  at::autocast::set_autocast_enabled(type, enabled);
+#else
+  if (type == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+  }
+#endif
+}
+
+c10::ScalarType AutocastDtype(c10::DeviceType type) {
+#if JOULECAST_AUTOCAST_BY_DEVICE_TYPE
+  return at::autocast::get_autocast_dtype(type);
+#else
+  return type == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                       : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
+void SetAutocastDtype(c10::DeviceType type, c10::ScalarType dtype) {
+#if JOULECAST_AUTOCAST_BY_DEVICE_TYPE
+  at::autocast::set_autocast_dtype(type, dtype);
+#else
+  if (type == c10::DeviceType::CUDA) {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+
+}  // namespace
+
+// The same steps as torch.autocast's __enter__ and __exit__.
+AutocastGuard::AutocastGuard(c10::DeviceType device_type, const std::string& precision) {
+  if (precision != "bf16" && precision != "fp16") return;
+  active_ = true;
+  device_type_ = device_type;
+  previous_enabled_ = AutocastEnabled(device_type);
+  previous_dtype_ = AutocastDtype(device_type);
+  SetAutocastEnabled(device_type, true);
+  SetAutocastDtype(device_type, precision == "fp16" ? at::kHalf : at::kBFloat16);
+  at::autocast::increment_nesting();
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  SetAutocastEnabled(device_type_, previous_enabled_);
+  SetAutocastDtype(device_type_, previous_dtype_);
+}
+
+void UsePyTorchDefaultMath(const c10::Device& device) {
+  if (!device.is_cuda()) return;
+  at::globalContext().setAllowTF32CuDNN(true);
+  at::globalContext().setAllowTF32CuBLAS(false);
 }
 
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const std::vector<at::Tensor>& params,

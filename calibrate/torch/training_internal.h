@@ -1,11 +1,15 @@
-// The pieces of a libtorch training loop that measure.cc and train_validate.cc share: where a
-// step's batch comes from, the optimizer, the checks of TrainOptions, and reading the meter.
+// The pieces of a libtorch training loop that measure.cc, train_validate.cc and layer_timing.cc
+// share: where a step's batch comes from, the optimizer, the checks of TrainOptions, autocast,
+// the device's math settings, and reading the meter.
 //
 // Internal to calibrate/torch: it includes libtorch, so only the .cc files in this folder may
 // include it.
 #pragma once
 
 #include <ATen/ATen.h>
+#include <c10/core/Device.h>
+#include <c10/core/DeviceType.h>
+#include <c10/core/ScalarType.h>
 #include <torch/optim/optimizer.h>
 
 #include <cstdint>
@@ -73,9 +77,35 @@ class FashionMnistBatches : public Batches {
   at::Tensor images_, labels_;
 };
 
-/// Checks the optimizer, learning rate, betas, weight decay and threads; one line naming the
-/// bad value.
+/// Checks the optimizer, learning rate, betas, weight decay, threads and precision (against the
+/// device, CheckPrecision); one line naming the bad value.
 Status CheckTrainOptions(const TrainOptions& t);
+
+/// While alive, ops on `device_type` run under autocast at `precision` ("bf16" or "fp16"), as
+/// inside `with torch.autocast(device_type, dtype)`; "fp32" does nothing. The previous autocast
+/// state is restored on destruction, and the cast cache cleared when the outermost guard ends.
+/// Autocast state is per thread. Scope it around the forward (and loss) only: PyTorch runs
+/// backward and the optimizer step outside autocast.
+/// REQUIRES: CheckPrecision(device, precision).ok() for a device of this type.
+class AutocastGuard {
+ public:
+  AutocastGuard(c10::DeviceType device_type, const std::string& precision);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool active_ = false;
+  c10::DeviceType device_type_ = c10::DeviceType::CPU;
+  bool previous_enabled_ = false;
+  c10::ScalarType previous_dtype_ = c10::ScalarType::Undefined;
+};
+
+/// Sets PyTorch's default float32 math explicitly for a CUDA device, so that a run does not
+/// depend on what the process set before: cuDNN convolutions may use TF32, cuBLAS matmuls may
+/// not (torch.backends.cudnn.allow_tf32 = True, torch.backends.cuda.matmul.allow_tf32 = False).
+/// Process-wide; does nothing for the CPU.
+void UsePyTorchDefaultMath(const c10::Device& device);
 
 /// Adam with betas (beta1, beta2), or SGD with momentum beta1; both with weight decay.
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const std::vector<at::Tensor>& params,

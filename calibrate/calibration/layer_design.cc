@@ -1,0 +1,200 @@
+#include "calibrate/calibration/layer_design.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "calibrate/calibration/halton.h"
+#include "calibrate/calibration/random_network.h"
+
+namespace joulecast {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+int64_t LogInt(double u, int64_t lo, int64_t hi) {
+  if (hi <= lo) return lo;
+  const double v = std::exp(std::log(static_cast<double>(lo)) +
+                            u * (std::log(static_cast<double>(hi) + 1) - std::log(static_cast<double>(lo))));
+  return std::clamp<int64_t>(static_cast<int64_t>(v), lo, hi);
+}
+
+int Pick(double u, int n) { return std::min(n - 1, static_cast<int>(u * n)); }
+
+uint64_t DesignSeed(const std::string& design, uint64_t seed) {
+  uint64_t h = seed;
+  for (char c : design) h = SplitMix64(h ^ static_cast<uint8_t>(c));
+  return h;
+}
+
+std::string Arch(const std::vector<int64_t>& input, const ordered_json& layer) {
+  ordered_json a = {{"name", "layer"}, {"input", {{"shape", input}}}, {"layers", {layer}}};
+  return a.dump();
+}
+
+}  // namespace
+
+LayerDesignLimits GpuLimits() { return LayerDesignLimits{}; }
+
+LayerDesignLimits CpuLimits() {
+  LayerDesignLimits l;
+  l.min_batch = 8;
+  l.max_batch = 128;
+  l.max_channels = 512;
+  l.max_spatial = 112;
+  l.max_features = 8192;
+  l.max_macs = 1e8;
+  l.max_elements = 2e6;
+  l.network_sizes = {28, 32};
+  l.max_network_positions = 32.0 * 32 * 32;
+  return l;
+}
+
+const std::vector<std::string>& LayerDesigns() {
+  static const std::vector<std::string> designs = {
+      "conv", "conv.input", "conv.depthwise", "linear", "linear.input", "norm", "relu",
+      "activation.gelu", "activation.sigmoid", "activation.tanh", "activation.hardswish",
+      "pool.max", "pool.avg", "pool.global_avg", "dropout"};
+  return designs;
+}
+
+Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, uint64_t seed,
+                                    const LayerDesignLimits& limits) {
+  if (std::find(LayerDesigns().begin(), LayerDesigns().end(), design) == LayerDesigns().end()) {
+    return Status::Error("unknown layer design '" + design + "'");
+  }
+  const ScrambledHalton halton(6, DesignSeed(design, seed));
+  const std::vector<double> u = halton.Point(static_cast<uint64_t>(index));
+  LayerConfig c;
+  c.design = design;
+  c.index = index;
+  int64_t batch = LogInt(u[0], limits.min_batch, limits.max_batch);
+  const std::string kind = design.substr(0, design.find('.'));
+  if (kind == "linear") {
+    c.input_needs_grad = design != "linear.input";
+    int64_t in = LogInt(u[1], 16, limits.max_features);
+    const int64_t out = LogInt(u[2], 10, 4096);
+    while (static_cast<double>(batch) * static_cast<double>(in) * static_cast<double>(out) > limits.max_macs &&
+           (batch > limits.min_batch || in > 16)) {
+      if (batch > limits.min_batch) batch = std::max(limits.min_batch, batch / 2);
+      else in = std::max<int64_t>(16, in / 2);
+    }
+    c.batch = batch;
+    c.json = Arch({in}, {{"op", "linear"}, {"out_features", out}});
+    return c;
+  }
+  int64_t size = LogInt(u[1], limits.min_spatial, limits.max_spatial);
+  int64_t channels = LogInt(u[2], design == "conv.depthwise" ? 8 : 3, limits.max_channels);
+  ordered_json layer;
+  int64_t out_channels = channels, stride = 1, kernel = 1;
+  if (kind == "conv") {
+    static const int kKernels[] = {1, 3, 5, 7};
+    kernel = kKernels[Pick(u[3], 4)];
+    stride = Pick(u[4], 3) == 2 ? 2 : 1;
+    if (design == "conv.input") {
+      c.input_needs_grad = false;
+      channels = Pick(u[2], 2) == 0 ? 1 : 3;
+      out_channels = LogInt(u[5], 8, 256);
+    } else if (design == "conv") {
+      out_channels = LogInt(u[5], 8, limits.max_channels);
+    } else {
+      kernel = Pick(u[3], 2) == 0 ? 3 : 5;
+    }
+    layer = {{"op", "conv2d"}, {"out_channels", out_channels}, {"kernel", kernel},
+             {"stride", stride}, {"padding", kernel / 2}};
+    if (design == "conv.depthwise") layer["groups"] = channels;
+  } else if (kind == "norm") {
+    layer = {{"op", "batchnorm2d"}};
+  } else if (kind == "relu") {
+    layer = {{"op", "relu"}};
+  } else if (kind == "activation") {
+    layer = {{"op", design.substr(design.find('.') + 1)}};
+  } else if (design == "pool.global_avg") {
+    layer = {{"op", "global_avgpool"}};
+  } else if (kind == "pool") {
+    kernel = Pick(u[3], 2) == 0 ? 2 : 3;
+    layer = {{"op", design == "pool.max" ? "maxpool2d" : "avgpool2d"}, {"kernel", kernel},
+             {"stride", 2}};
+    stride = 2;
+  } else {
+    layer = {{"op", "dropout"}, {"p", 0.1 + 0.4 * u[3]}};
+  }
+  if (size < kernel) size = kernel;
+  auto work = [&](int64_t b, int64_t s) {
+    const double positions = static_cast<double>(b) * static_cast<double>(s) * static_cast<double>(s);
+    const double out_positions = positions / static_cast<double>(stride * stride);
+    const double elements = positions * static_cast<double>(channels) +
+                            out_positions * static_cast<double>(out_channels);
+    double macs = 0;
+    if (kind == "conv") {
+      macs = out_positions * static_cast<double>(out_channels) * static_cast<double>(kernel * kernel) *
+             (design == "conv.depthwise" ? 1.0 : static_cast<double>(channels));
+    }
+    return std::pair<double, double>(macs, elements);
+  };
+  for (;;) {
+    const auto [macs, elements] = work(batch, size);
+    if (macs <= limits.max_macs && elements <= limits.max_elements) break;
+    if (batch > limits.min_batch) {
+      batch = std::max(limits.min_batch, batch / 2);
+    } else if (size > std::max<int64_t>(limits.min_spatial, kernel)) {
+      size = std::max<int64_t>(std::max<int64_t>(limits.min_spatial, kernel), size * 3 / 4);
+    } else if (channels > 3 && design != "conv.input") {
+      channels = std::max<int64_t>(3, channels / 2);
+      if (design != "conv") out_channels = channels;
+      if (design == "conv.depthwise") layer["groups"] = channels;
+    } else {
+      break;
+    }
+  }
+  if (kind == "conv" && design != "conv") layer["out_channels"] = out_channels;
+  c.batch = batch;
+  c.json = Arch({channels, size, size}, layer);
+  return c;
+}
+
+NetworkConfig MakeNetworkConfig(int64_t index, uint64_t seed, const LayerDesignLimits& limits) {
+  const ScrambledHalton halton(kRandomNetworkDims + 3, DesignSeed("network", seed));
+  const std::vector<double> u = halton.Point(static_cast<uint64_t>(index));
+  NetworkConfig n;
+  n.index = index;
+  const int64_t size = limits.network_sizes[Pick(u[kRandomNetworkDims], static_cast<int>(limits.network_sizes.size()))];
+  int64_t batch = LogInt(u[kRandomNetworkDims + 1], limits.min_batch, limits.max_batch);
+  if (index % 4 == 3) {
+    // An MLP on a flattened image.
+    const int depth = 2 + Pick(u[0], 3);
+    // At most 1e8 weights in the first layer: an MLP people train, not a memory test.
+    const int64_t in = 3 * size * size;
+    const int64_t width = std::min<int64_t>(LogInt(u[1], 64, limits.max_features / 4),
+                                            std::max<int64_t>(64, 100000000 / in));
+    ordered_json layers = ordered_json::array({{{"op", "flatten"}}});
+    for (int i = 0; i < depth - 1; ++i) {
+      layers.push_back({{"op", "linear"}, {"out_features", width}});
+      layers.push_back({{"op", "relu"}});
+    }
+    layers.push_back({{"op", "linear"}, {"out_features", 10}});
+    n.input = {3, size, size};
+    n.batch = std::max<int64_t>(limits.min_batch, batch);
+    n.json = ordered_json({{"name", "mlp" + std::to_string(index)},
+                           {"input", {{"shape", n.input}}},
+                           {"layers", layers}}).dump();
+    return n;
+  }
+  while (static_cast<double>(batch) * static_cast<double>(size * size) > limits.max_network_positions &&
+         batch > limits.min_batch) {
+    batch = std::max(limits.min_batch, batch / 2);
+  }
+  std::vector<double> v(u.begin(), u.begin() + kRandomNetworkDims);
+  RandomNetworkSpec spec = RandomNetwork(v, 1.0, batch, batch);
+  nlohmann::json j = nlohmann::json::parse(spec.json);
+  j["input"]["shape"] = {spec.channels == 1 && size <= 28 ? 1 : 3, size, size};
+  j["name"] = "net" + std::to_string(index) + "_" + spec.style;
+  n.input = j["input"]["shape"].get<std::vector<int64_t>>();
+  n.batch = spec.batch;
+  n.json = j.dump();
+  return n;
+}
+
+}  // namespace joulecast

@@ -1,0 +1,182 @@
+// TimeLayer on single layers written on the spot, CheckPrecision, and the autocast guard that
+// training and TimeLayer share.
+#include "calibrate/torch/layer_timing.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+
+#include "analyzer/json/json_frontend.h"
+#include "calibrate/torch/torch_network.h"
+#include "calibrate/torch/training_internal.h"
+
+namespace joulecast {
+namespace {
+
+// One layer as the JSON front end reads it, at `batch`.
+Graph Layer(const std::string& layer, const std::string& input_shape, int64_t batch) {
+  LoadOptions lo;
+  lo.batch = batch;
+  Result<Graph> g = ParseJsonArchitecture(
+      R"({"name": "layer", "input": {"shape": )" + input_shape + R"(}, "layers": [)" + layer + "]}",
+      "layer.json", lo);
+  EXPECT_TRUE(g.ok()) << g.status().message();
+  return g.ok() ? std::move(*g) : Graph{};
+}
+
+Graph Conv() {
+  return Layer(R"({"op": "conv2d", "out_channels": 16, "kernel": 3, "padding": 1})", "[8, 16, 16]",
+               4);
+}
+
+LayerTimingOptions Quick() {
+  LayerTimingOptions o;
+  o.warmup_calls = 1;
+  o.min_calls = 5;
+  o.min_window_s = 0.005;
+  return o;
+}
+
+TEST(LayerTiming, TimesAConvForwardAndBackward) {
+  Result<LayerTiming> t = TimeLayer(Conv(), Quick());
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_GT(t->forward_s, 0);
+  EXPECT_GT(t->forward_backward_s, t->forward_s);
+  EXPECT_GE(t->calls, 5);
+  EXPECT_LE(t->calls, 1000);
+}
+
+TEST(LayerTiming, KeepsCallingUntilTheWindowIsLongEnough) {
+  LayerTimingOptions o = Quick();
+  o.min_calls = 1;
+  o.min_window_s = 0.05;
+  o.max_calls = 1000000;
+  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_GE(t->forward_s * t->calls, 0.05);
+  EXPECT_GE(t->forward_backward_s * t->calls, 0.05);
+}
+
+TEST(LayerTiming, StopsAtMaxCalls) {
+  LayerTimingOptions o = Quick();
+  o.min_calls = 2;
+  o.max_calls = 3;
+  o.min_window_s = 100;
+  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->calls, 3);
+}
+
+TEST(LayerTiming, FirstLayerWithoutInputGradient) {
+  LayerTimingOptions o = Quick();
+  o.input_needs_grad = false;
+  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_GT(t->forward_backward_s, t->forward_s);
+}
+
+TEST(LayerTiming, LayerWithoutParametersNeedsAnInputGradient) {
+  Graph relu = Layer(R"({"op": "relu"})", "[8, 16, 16]", 4);
+  Result<LayerTiming> t = TimeLayer(relu, Quick());
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_GT(t->forward_s, 0);
+
+  LayerTimingOptions o = Quick();
+  o.input_needs_grad = false;
+  t = TimeLayer(relu, o);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("nothing trainable"), std::string::npos)
+      << t.status().message();
+}
+
+TEST(LayerTiming, BadOptionsAreOneLineErrors) {
+  LayerTimingOptions o = Quick();
+  o.device = "tpu";
+  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("tpu"), std::string::npos) << t.status().message();
+  EXPECT_EQ(t.status().message().find('\n'), std::string::npos);
+
+  o = Quick();
+  o.min_calls = 0;
+  EXPECT_FALSE(TimeLayer(Conv(), o).ok());
+  o = Quick();
+  o.max_calls = 2;
+  EXPECT_FALSE(TimeLayer(Conv(), o).ok());
+  o = Quick();
+  o.precision = "fp8";
+  EXPECT_FALSE(TimeLayer(Conv(), o).ok());
+}
+
+TEST(LayerTiming, Bf16OnTheCpu) {
+  LayerTimingOptions o = Quick();
+  o.precision = "bf16";
+  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_GT(t->forward_s, 0);
+  EXPECT_GT(t->forward_backward_s, 0);
+}
+
+TEST(LayerTiming, Fp16OnTheCpuIsRefused) {
+  LayerTimingOptions o = Quick();
+  o.precision = "fp16";
+  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("fp16"), std::string::npos) << t.status().message();
+}
+
+TEST(Precision, CheckPrecisionNamesWhatIsWrong) {
+  EXPECT_TRUE(CheckPrecision("cpu", "fp32").ok());
+  EXPECT_TRUE(CheckPrecision("cpu", "bf16").ok());
+  EXPECT_TRUE(CheckPrecision("cuda", "fp16").ok());
+  EXPECT_TRUE(CheckPrecision("cuda:1", "bf16").ok());
+
+  Status s = CheckPrecision("cpu", "fp8");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("'fp8'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("fp32, bf16 or fp16"), std::string::npos) << s.message();
+
+  s = CheckPrecision("cpu", "fp16");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("CUDA"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find('\n'), std::string::npos);
+}
+
+// The guard turns CPU autocast on for its scope only, at the asked dtype, and fp32 leaves it off.
+TEST(Precision, AutocastGuardIsScoped) {
+  const at::Tensor a = at::randn({4, 4});
+  {
+    torch_internal::AutocastGuard autocast(at::kCPU, "bf16");
+    EXPECT_EQ(at::mm(a, a).scalar_type(), at::kBFloat16);
+    {
+      torch_internal::AutocastGuard inner(at::kCPU, "fp32");
+      EXPECT_EQ(at::mm(a, a).scalar_type(), at::kBFloat16);
+    }
+    EXPECT_EQ(at::mm(a, a).scalar_type(), at::kBFloat16);
+  }
+  EXPECT_EQ(at::mm(a, a).scalar_type(), at::kFloat);
+  {
+    torch_internal::AutocastGuard autocast(at::kCPU, "fp32");
+    EXPECT_EQ(at::mm(a, a).scalar_type(), at::kFloat);
+  }
+}
+
+// What the network's ops do under CPU bf16 autocast: the layers that carry the work (linear,
+// convolution) run in bf16, as they would in PyTorch.
+TEST(Precision, NetworkRunsItsHeavyLayersInBf16UnderAutocast) {
+  for (const char* layer : {R"({"op": "linear", "out_features": 8})",
+                            R"({"op": "conv2d", "out_channels": 8, "kernel": 3})"}) {
+    Graph g = Layer(
+        layer, std::string(layer).find("linear") != std::string::npos ? "[16]" : "[3, 8, 8]", 2);
+    auto net = TorchNetwork::Build(g);
+    ASSERT_TRUE(net.ok()) << net.status().message();
+    const at::Tensor x = at::randn((*net)->input_dims());
+    torch_internal::AutocastGuard autocast(at::kCPU, "bf16");
+    EXPECT_EQ((*net)->Forward(x).scalar_type(), at::kBFloat16) << layer;
+  }
+}
+
+}  // namespace
+}  // namespace joulecast
