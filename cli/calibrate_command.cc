@@ -53,7 +53,8 @@ constexpr const char* kCalibrateHelp =
     "  --db FILE               SQLite database of the measurements (default: PROFILE.db); a run\n"
     "                          with the same options resumes from it\n"
     "  --fit-only              measure nothing: fit what --db holds (from any machine) into\n"
-    "                          PROFILE, with the facts it recorded about that machine\n"
+    "                          PROFILE, with the facts it recorded about that machine; several\n"
+    "                          --db FILE after it pool calibrations of one machine\n"
     "  --seed N                seeds the designs, the weights and the CV folds (default 1)\n";
 
 int Fail(const std::string& message) {
@@ -238,7 +239,12 @@ int Calibrate(const std::vector<std::string>& args) {
     } else if (a == "--db") {
       auto v = value();
       if (!v || v->empty()) return Fail("--db needs a file name");
-      db = *v;
+      if (!db.empty() && !options.fit_only) {
+        return Fail("--db is given twice; several databases can only be pooled with --fit-only "
+                    "(before the first --db)");
+      }
+      if (db.empty()) db = *v;
+      else options.extra_db_paths.push_back(*v);
     } else if (a == "-o" || a == "--output") {
       auto v = value();
       if (!v || v->empty()) return Fail("-o needs a file name");

@@ -4,6 +4,7 @@
 
 #include "analyzer/core/shape_inference.h"
 #include "analyzer/core/test_graph_builder.h"
+#include "analyzer/energy/time_model.h"
 
 namespace joulecast {
 namespace {
@@ -64,6 +65,124 @@ TEST(Predict, AClassWithoutAModelUsesItsKindsAndSaysSo) {
   ASSERT_EQ(s.substitutes.size(), 1u);
   EXPECT_EQ(s.substitutes[0].first, "conv.depthwise");
   EXPECT_EQ(s.substitutes[0].second, "conv");
+}
+
+// A schema-3 profile by hand: every number of the time x power model checked by arithmetic.
+Profile TimePowerProfile(bool async) {
+  Profile p;
+  p.version = 3;
+  TimeModel m;
+  m.async = async;
+  m.launch_s = 1e-5;
+  m.device_scale = 2;
+  m.step_overhead_s = 1e-4;
+  m.optimizer_launches_per_tensor = 3;
+  m.optimizer_bytes_per_param = 28;
+  m.optimizer_bytes_per_s = 1e9;
+  FamilyTime conv;
+  conv.macs_per_s_fwd = 1e6;
+  conv.macs_per_s_bwd = 1e6;
+  conv.bytes_per_s = 1e12;
+  conv.min_macs = 1;
+  conv.max_macs = 1e12;
+  conv.max_elements = 1e12;
+  FamilyTime relu;
+  relu.bytes_per_s = 1e6;
+  relu.max_elements = 10;  // anything larger than 20 elements lies outside
+  m.families["conv.input"] = conv;
+  m.families["relu"] = relu;
+  p.time_models["fp32"] = m;
+  p.power = {50, 100, 200, 0};
+  p.networks = {0.1, 0.2, 10, 0.1};
+  return p;
+}
+
+TEST(PredictTimePower, LayersStepAndPowerByHand) {
+  GraphBuilder b;
+  int x = b.Input("x", {2, 1, 4, 4});
+  int c = b.Node(Op::Conv, {x, b.Param("w", {3, 1, 3, 3})}, {{"pads", Is({1, 1, 1, 1})}});
+  b.Node(Op::Relu, {c});
+  ModelCost cost = ConvRelu(b.g);
+  const Profile p = TimePowerProfile(false);
+  StepPrediction s = PredictStep(cost, p, "fp32");
+  ASSERT_EQ(s.layer_times.size(), 2u);
+  // conv: 288 MACs forward, 288 weight-gradient MACs backward (no input gradient), 2 launches
+  // forward and 3 backward, serial: host + device x scale.
+  const double macs = 2 * 3 * 16 * 9;
+  const auto [bf, bb] = PassBytes(cost.layers[0], 4);
+  const double conv_dev = 2 * (macs / 1e6 + bf / 1e12) + 2 * (macs / 1e6 + bb / 1e12);
+  EXPECT_NEAR(s.layer_times[0].device_s, conv_dev, 1e-15);
+  EXPECT_NEAR(s.layer_times[0].time_s, 5e-5 + conv_dev, 1e-15);
+  EXPECT_EQ(s.layer_times[0].regime, Regime::compute);
+  EXPECT_FALSE(s.layer_times[0].outside_range);
+  // relu: 96 elements in and out, memory-bound at 1 MB/s, and outside its calibrated sizes.
+  const auto [rf, rb] = PassBytes(cost.layers[1], 4);
+  EXPECT_NEAR(s.layer_times[1].device_s, 2 * (rf + rb) / 1e6, 1e-15);
+  EXPECT_EQ(s.layer_times[1].regime, Regime::memory);
+  EXPECT_TRUE(s.layer_times[1].outside_range);
+  EXPECT_EQ(s.outside_range, 1);
+  // Step: optimizer 1 tensor x 3 launches x 10 us + 27 params x 28 B at 1 GB/s, plus overhead.
+  const double opt = 3e-5 + 27 * 28 / 1e9;
+  EXPECT_NEAR(s.step.time_s, opt + 1e-4, 1e-15);
+  const double time = s.layer_times[0].time_s + s.layer_times[1].time_s + opt + 1e-4;
+  const double busy = s.layer_times[0].device_s + s.layer_times[1].device_s + 27 * 28 / 1e9;
+  EXPECT_NEAR(s.total.time_s, time, 1e-15);
+  EXPECT_NEAR(s.total.energy_j, time * 100 + busy * 200, 1e-12);
+  EXPECT_NEAR(s.power_w, s.total.energy_j / time, 1e-9);
+  // The interval is the whole-network p90.
+  EXPECT_NEAR(s.high.energy_j, 1.2 * s.total.energy_j, 1e-12);
+  EXPECT_NEAR(s.low.energy_j, 0.8 * s.total.energy_j, 1e-12);
+}
+
+TEST(PredictTimePower, AsyncHostRunsAheadAndTheLimitCapsPower) {
+  GraphBuilder b;
+  int x = b.Input("x", {2, 1, 4, 4});
+  b.Node(Op::Relu, {x});
+  Graph& g = b.g;
+  ASSERT_TRUE(g.Finalize().ok());
+  ASSERT_TRUE(InferShapes(g).empty());
+  CostOptions o;
+  o.input_needs_grad = true;
+  auto cost = ComputeCosts(g, o);
+  ASSERT_TRUE(cost.ok());
+  Profile p = TimePowerProfile(true);
+  p.time_models["fp32"].families["relu"].bytes_per_s = 1e12;
+  StepPrediction s = PredictStep(*cost, p, "fp32");
+  // A tiny relu on a GPU: its launches (1 + 1) outlast its device time.
+  EXPECT_NEAR(s.layer_times[0].time_s, 2e-5, 1e-15);
+  EXPECT_EQ(s.layer_times[0].regime, Regime::dispatch);
+  p.power.limit_w = 90;  // below even the active power
+  StepPrediction capped = PredictStep(*cost, p, "fp32");
+  EXPECT_NEAR(capped.total.energy_j, capped.total.time_s * 90, 1e-12);
+  EXPECT_LT(capped.total.energy_j, s.total.energy_j);
+}
+
+TEST(PredictTimePower, PrecisionsAndSubstitutes) {
+  GraphBuilder b;
+  int x = b.Input("x", {2, 4, 4, 4});
+  int c = b.Node(Op::Conv, {x, b.Param("w", {4, 1, 3, 3})}, {{"group", testing::I(4)}});
+  b.Node(Op::Sigmoid, {c});
+  ModelCost cost = ConvRelu(b.g);
+  const Profile p = TimePowerProfile(true);
+  EXPECT_TRUE(ProfilePrecision(p, "fp32").ok());
+  const Status bf16 = ProfilePrecision(p, "bf16");
+  ASSERT_FALSE(bf16.ok());
+  EXPECT_NE(bf16.message().find("calibrated at fp32, not bf16"), std::string::npos);
+  EXPECT_FALSE(ProfilePrecision(p, "fp8").ok());
+  StepPrediction s = PredictStep(cost, p, "fp32");
+  // conv.depthwise falls back to "conv", then "linear": neither is here (conv.input is not on
+  // the chain), so the conv is missing; the sigmoid falls back to relu's family.
+  ASSERT_EQ(s.substitutes.size(), 1u);
+  EXPECT_EQ(s.substitutes[0].first, "activation.sigmoid");
+  EXPECT_EQ(s.substitutes[0].second, "relu");
+  ASSERT_EQ(s.missing_kinds.size(), 1u);
+  EXPECT_EQ(s.missing_kinds[0], Kind::conv);
+  // A schema-2 profile predicts fp32 only.
+  Profile old;
+  old.version = 2;
+  old.source = "old.json";
+  EXPECT_TRUE(ProfilePrecision(old, "fp32").ok());
+  EXPECT_NE(ProfilePrecision(old, "bf16").message().find("fp32 only"), std::string::npos);
 }
 
 }  // namespace

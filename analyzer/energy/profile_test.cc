@@ -50,7 +50,7 @@ TEST(Profile, ErrorsNameTheField) {
   EXPECT_EQ(with("\"conv.depthwise\"", "\"conv.Depth wise\""),
             "p.json: /models/conv.Depth wise is not a model class (a layer kind, or kind.variant)");
   EXPECT_EQ(with("joulecast.profile/2", "joulecast.profile/9"),
-            "p.json: /schema is 'joulecast.profile/9'; this joulecast reads joulecast.profile/2 (and /1)");
+            "p.json: /schema is 'joulecast.profile/9'; this joulecast reads joulecast.profile/3 (and /2, /1): a newer joulecast wrote it, or it is not a profile");
   EXPECT_NE(with("\"real\": false", "\"real\": true").find("/meter/real"), std::string::npos);
   EXPECT_EQ(ParseProfile("{", "p.json").status().message(), "p.json: not valid JSON");
   EXPECT_EQ(LoadProfile("/nonexistent/p.json").status().message(),
@@ -85,6 +85,65 @@ TEST(Profile, ModelForFallsBackToTheKindThenItsReferenceVariant) {
   p.models["activation.tanh"] = {{"elements_fwd"}, {1e-9}, {1e-10}, 0.1, 5};
   EXPECT_EQ(ModelFor(p, "activation.softmax", &used), &p.models["activation.tanh"]);
   EXPECT_EQ(ModelFor(p, "pool.max"), nullptr);
+}
+
+TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
+  Profile p;
+  p.created = "2026-12-04T00:00:00Z";
+  p.device = "cuda:0";
+  p.meter_kind = "nvml";
+  p.meter_real = true;
+  p.tf32 = "convolutions on, matmul off";
+  TimeModel m;
+  m.async = true;
+  m.launch_s = 5e-6;
+  m.device_scale = 1.1;
+  m.step_overhead_s = 1e-4;
+  m.optimizer_launches_per_tensor = 4;
+  m.optimizer_bytes_per_param = 28;
+  m.optimizer_bytes_per_s = 3e12;
+  FamilyTime f;
+  f.host_fwd_s = 1e-5;
+  f.macs_per_s_fwd = 1e14;
+  f.bytes_per_s = 3e12;
+  f.m0 = 100;
+  f.samples = 12;
+  f.max_macs = 1e11;
+  m.families["conv"] = f;
+  p.time_models["fp32"] = m;
+  p.time_models["bf16"] = m;
+  p.power = {80, 120, 400, 700};
+  p.networks = {0.1, 0.25, 20, 0.12};
+  const std::string text = ProfileJson(p);
+  EXPECT_NE(text.find("\"schema\": \"joulecast.profile/3\""), std::string::npos);
+  Result<Profile> back = ParseProfile(text, "p.json");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->version, 3);
+  EXPECT_EQ(back->tf32, p.tf32);
+  ASSERT_EQ(back->time_models.size(), 2u);
+  const TimeModel& b = back->time_models.at("bf16");
+  EXPECT_TRUE(b.async);
+  EXPECT_DOUBLE_EQ(b.optimizer_bytes_per_s, 3e12);
+  EXPECT_DOUBLE_EQ(b.families.at("conv").m0, 100);
+  EXPECT_DOUBLE_EQ(b.families.at("conv").max_macs, 1e11);
+  EXPECT_DOUBLE_EQ(back->power.limit_w, 700);
+  EXPECT_DOUBLE_EQ(back->networks.time_cv_mape, 0.12);
+  EXPECT_EQ(ProfileJson(*back), text);
+
+  auto broken = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    const size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    t.replace(at, from.size(), to);
+    Result<Profile> r = ParseProfile(t, "p.json");
+    return r.ok() ? std::string("ok") : r.status().message();
+  };
+  EXPECT_EQ(broken("\"bf16\": {", "\"fp8\": {"),
+            "p.json: /time/fp8 is not a precision (fp32, bf16 or fp16)");
+  EXPECT_EQ(broken("\"launch_s\": 5e-06", "\"launch_s\": -1"),
+            "p.json: /time/bf16/launch_s must be a number >= 0");
+  EXPECT_EQ(broken("\"active_w\": 120", "\"active\": 120"),
+            "p.json: /power/active_w is missing");
 }
 
 }  // namespace

@@ -86,6 +86,15 @@ ordered_json PredictionJson(const ReportInput& in) {
   ordered_json subs = ordered_json::array();
   for (const auto& [cls, used] : s.substitutes) subs.push_back({{"class", cls}, {"predicted_as", used}});
   j["substituted_models"] = subs;
+  if (!s.layer_times.empty()) {
+    // Schema 3: the time x power model's own terms.
+    j["model"] = {{"precision", s.precision},
+                  {"device_busy_s", s.device_busy_s},
+                  {"power_w", s.power_w},
+                  {"idle_w", p.power.idle_w},
+                  {"layers_outside_calibrated_sizes", s.outside_range},
+                  {"whole_network_cv_error", p.networks.cv_mape}};
+  }
   return j;
 }
 
@@ -148,7 +157,16 @@ std::string Json(const ReportInput& in) {
     l["macs"] = Number(c.PerSample(lc.work.macs_fwd));
     l["modelled"] = lc.modelled;
     l["per_batch"] = WorkJson(lc.work, c, false);
-    if (in.prediction) l["prediction"] = EstimateJson(in.prediction->layers[li]);
+    if (in.prediction) {
+      l["prediction"] = EstimateJson(in.prediction->layers[li]);
+      if (!in.prediction->layer_times.empty() && lc.kind != Kind::shape) {
+        const LayerTime& t = in.prediction->layer_times[li];
+        l["prediction"]["regime"] = RegimeName(t.regime);
+        l["prediction"]["device_s"] = t.device_s;
+        l["prediction"]["family"] = t.family;
+        l["prediction"]["outside_calibrated_sizes"] = t.outside_range;
+      }
+    }
     layers.push_back(l);
   }
   j["layers"] = layers;

@@ -128,6 +128,16 @@ std::string PredictionSection(const ReportInput& in, bool md) {
   out += (md ? "\n" : indent) + std::string("profile ") + (md ? "`" : "") + p.source +
          (md ? "`" : "") + (in.default_profile ? " (the default: no --profile given)" : "") +
          ", device " + p.device + (hw.empty() ? "" : ", " + hw) + "\n";
+  if (!s.layer_times.empty()) {
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "%s, mean power %.0f W (idle %.0f W), device busy %.0f%% of the step; interval: "
+                  "90%% of the calibration's held-out networks were within %.0f%%\n",
+                  s.precision.c_str(), s.power_w, p.power.idle_w,
+                  s.total.time_s > 0 ? 100 * s.device_busy_s / s.total.time_s : 0.0,
+                  100 * p.networks.cv_p90);
+    out += indent + line;
+  }
   out += indent + "meter " + p.meter_kind + ": " +
          (p.meter_description.empty() ? "no description" : p.meter_description) +
          (p.meter_real ? " (a hardware counter)\n"
@@ -158,9 +168,14 @@ std::string Table(const ReportInput& in, bool md) {
 
   std::vector<std::string> header = {"layer", "op", "kind", "output shape", "params", "MACs/sample"};
   std::vector<bool> right = {false, false, false, false, true, true};
+  const bool regimes = in.prediction && !in.prediction->layer_times.empty();
   if (in.prediction) {
     header.push_back("energy/step");
     right.push_back(true);
+  }
+  if (regimes) {
+    header.insert(header.end(), {"time/step", "bound by"});
+    right.insert(right.end(), {true, false});
   }
   Columns layers(header, right);
   int hidden = 0;
@@ -176,12 +191,29 @@ std::string Table(const ReportInput& in, bool md) {
     std::vector<std::string> row = {n.name, n.op_type, std::string(KindName(lc.kind)), shape,
                                     Grouped(lc.params.value()), macs};
     if (in.prediction) row.push_back(Quantity(in.prediction->layers[li].energy_j, "J"));
+    if (regimes) {
+      const LayerTime& t = in.prediction->layer_times[li];
+      row.push_back(Quantity(t.time_s, "s"));
+      row.push_back(std::string(RegimeName(t.regime)) + (t.outside_range ? " (!)" : ""));
+    }
     layers.Row(row);
   }
   out += layers.Render(md);
   if (hidden) {
     out += (md ? "\n" : "") + std::to_string(hidden) +
            (hidden == 1 ? " zero-cost shape node" : " zero-cost shape nodes") + " not shown.\n";
+  }
+  if (regimes) {
+    out += (md ? "\n" : "") + std::string(
+        "bound by: dispatch (launching kernels or ops), memory (moving bytes) or compute "
+        "(multiply-accumulates), the larger term of the layer's predicted time.\n");
+    if (in.prediction->outside_range > 0) {
+      out += (md ? "\n**Warning:** " : "warning: ") +
+             std::to_string(in.prediction->outside_range) +
+             (in.prediction->outside_range == 1 ? " layer (!) is" : " layers (!) are") +
+             " more than 2x outside the sizes the profile timed for their family: their "
+             "predictions extrapolate.\n";
+    }
   }
 
   out += md ? "\n#### Per kind, one training step\n\n" : "\nper kind, one training step:\n";

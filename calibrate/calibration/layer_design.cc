@@ -60,6 +60,14 @@ const std::vector<std::string>& LayerDesigns() {
   return designs;
 }
 
+double DesignWeight(const std::string& design) {
+  if (design == "conv") return 3;
+  if (design == "linear") return 2;
+  if (design == "conv.depthwise") return 1.5;
+  if (design == "conv.input" || design == "linear.input") return 1;
+  return 0.75;
+}
+
 Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, uint64_t seed,
                                     const LayerDesignLimits& limits) {
   if (std::find(LayerDesigns().begin(), LayerDesigns().end(), design) == LayerDesigns().end()) {
@@ -74,33 +82,43 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
   const std::string kind = design.substr(0, design.find('.'));
   if (kind == "linear") {
     c.input_needs_grad = design != "linear.input";
-    int64_t in = LogInt(u[1], 16, limits.max_features);
+    int64_t in = LogInt(u[1], 64, limits.max_features);
     const int64_t out = LogInt(u[2], 10, 4096);
     while (static_cast<double>(batch) * static_cast<double>(in) * static_cast<double>(out) > limits.max_macs &&
-           (batch > limits.min_batch || in > 16)) {
+           (batch > limits.min_batch || in > 64)) {
       if (batch > limits.min_batch) batch = std::max(limits.min_batch, batch / 2);
-      else in = std::max<int64_t>(16, in / 2);
+      else in = std::max<int64_t>(64, in / 2);
     }
     c.batch = batch;
     c.json = Arch({in}, {{"op", "linear"}, {"out_features", out}});
     return c;
   }
-  int64_t size = LogInt(u[1], limits.min_spatial, limits.max_spatial);
-  int64_t channels = LogInt(u[2], design == "conv.depthwise" ? 8 : 3, limits.max_channels);
+  // Channels and size as real networks pair them: channels x size from 512 (a CIFAR network's
+  // first stage, 16 at 32) to 14336 (ResNet-50's last, 2048 at 7), so that wide layers are
+  // small and narrow ones large, as in every stage of a CNN.
+  int64_t channels = LogInt(u[1], 16, limits.max_channels);
+  const double product = std::exp(std::log(512.0) + u[2] * (std::log(14336.0) - std::log(512.0)));
+  int64_t size = std::clamp<int64_t>(std::llround(product / static_cast<double>(channels)),
+                                     limits.min_spatial, limits.max_spatial);
   ordered_json layer;
   int64_t out_channels = channels, stride = 1, kernel = 1;
   if (kind == "conv") {
-    static const int kKernels[] = {1, 3, 5, 7};
-    kernel = kKernels[Pick(u[3], 4)];
-    stride = Pick(u[4], 3) == 2 ? 2 : 1;
+    static const int kKernels[] = {1, 1, 3, 3, 3, 3, 5, 7};  // as often as networks use them
+    kernel = kKernels[Pick(u[3], 8)];
+    stride = Pick(u[4], 4) == 3 ? 2 : 1;
     if (design == "conv.input") {
       c.input_needs_grad = false;
-      channels = Pick(u[2], 2) == 0 ? 1 : 3;
-      out_channels = LogInt(u[5], 8, 256);
+      channels = Pick(u[1], 3) == 0 ? 1 : 3;
+      out_channels = LogInt(u[5], 16, 128);
+      kernel = std::max<int64_t>(kernel, 3);
+      size = LogInt(u[2], 28, limits.max_spatial);
     } else if (design == "conv") {
-      out_channels = LogInt(u[5], 8, limits.max_channels);
+      // Output channels a quarter to four times the input's (bottlenecks, expansions).
+      out_channels = std::clamp<int64_t>(
+          std::llround(static_cast<double>(channels) * std::exp((u[5] - 0.5) * 2 * std::log(4.0))),
+          8, limits.max_channels);
     } else {
-      kernel = Pick(u[3], 2) == 0 ? 3 : 5;
+      kernel = Pick(u[3], 3) == 0 ? 5 : 3;
     }
     layer = {{"op", "conv2d"}, {"out_channels", out_channels}, {"kernel", kernel},
              {"stride", stride}, {"padding", kernel / 2}};
@@ -134,6 +152,8 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
     }
     return std::pair<double, double>(macs, elements);
   };
+  // Over a cap: a smaller batch first (the shape stays one real networks have), then a smaller
+  // size.
   for (;;) {
     const auto [macs, elements] = work(batch, size);
     if (macs <= limits.max_macs && elements <= limits.max_elements) break;
@@ -141,15 +161,10 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
       batch = std::max(limits.min_batch, batch / 2);
     } else if (size > std::max<int64_t>(limits.min_spatial, kernel)) {
       size = std::max<int64_t>(std::max<int64_t>(limits.min_spatial, kernel), size * 3 / 4);
-    } else if (channels > 3 && design != "conv.input") {
-      channels = std::max<int64_t>(3, channels / 2);
-      if (design != "conv") out_channels = channels;
-      if (design == "conv.depthwise") layer["groups"] = channels;
     } else {
       break;
     }
   }
-  if (kind == "conv" && design != "conv") layer["out_channels"] = out_channels;
   c.batch = batch;
   c.json = Arch({channels, size, size}, layer);
   return c;

@@ -41,6 +41,11 @@ LayerDesignLimits CpuLimits();
 /// memory-bound pass over their elements.)
 const std::vector<std::string>& LayerDesigns();
 
+/// How many timings a design gets, relative to the others: conv 3, linear 2, conv.depthwise
+/// 1.5, conv.input and linear.input 1, the memory-bound designs 0.75 (convolutions and matrix
+/// products carry most of a network's time and have the largest spaces).
+double DesignWeight(const std::string& design);
+
 /// One layer to time.
 struct LayerConfig {
   std::string design;

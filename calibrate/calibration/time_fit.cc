@@ -85,6 +85,8 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
                           (s->forward_s + Backward(*s)));
     }
   }
+  // Half-efficiency sizes add three parameters: fitted only with three samples per parameter.
+  layout.gemm = layout.gemm && samples.size() >= 3 * (3 + 2 + 3);
   const double host_fwd = *std::min_element(fwd_min.begin(), fwd_min.end());
   const double host_bwd = *std::min_element(bwd_min.begin(), bwd_min.end());
   const double bytes = *std::max_element(bytes_rate.begin(), bytes_rate.end()) * 2;
@@ -249,7 +251,12 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
       m.step_overhead_s = f.step_overhead_s;
     }
     if (!mine.empty()) {
+      const double nominal = base.launch_s > 0 ? base.launch_s : 1e-5;
+      const double launch_lo = base.launch_s > 0 ? 0.5 * nominal : 1e-7;
+      const double launch_hi = base.launch_s > 0 ? 2 * nominal : 1e-3;
       // x: log launch_s, log device_scale, log per-tensor optimizer time, log step overhead.
+      // The launch is measured: the forward floor of the one-kernel families (a launch and its
+      // dispatch); inside a network it may differ by up to 2x either way, as may device times.
       auto decode = [&](const std::vector<double>& x) {
         TimeModel r = m;
         r.launch_s = std::exp(x[0]);
@@ -265,9 +272,9 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
         const TimeModel r = decode(x);
         // Physical bounds: a launch between 0.1 us and 1 ms, the network context within 4x of
         // the layers alone, an optimizer step per tensor up to 1 ms, an overhead up to 1 s.
-        if (r.launch_s < 1e-7 || r.launch_s > 1e-3 || r.device_scale < 0.25 ||
-            r.device_scale > 4 || std::exp(x[2]) > 1e-3 || std::exp(x[2]) < 1e-8 ||
-            r.step_overhead_s < 1e-7 || r.step_overhead_s > 1) {
+        if (r.launch_s < launch_lo || r.launch_s > launch_hi ||
+            r.device_scale < 0.5 || r.device_scale > 2 || std::exp(x[2]) > 1e-3 ||
+            std::exp(x[2]) < 1e-8 || r.step_overhead_s < 1e-7 || r.step_overhead_s > 1) {
           return INFINITY;
         }
         double l = 0;
@@ -279,7 +286,8 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
       };
       std::vector<double> best;
       double best_loss = INFINITY;
-      for (double launch : {5e-6, 2e-5}) {
+      for (double k : {0.8, 1.25}) {
+        const double launch = nominal * k;
         std::vector<double> x = {std::log(launch), 0.0, std::log(4 * launch), std::log(1e-4)};
         NelderMeadOptions o;
         o.max_evaluations = 3000;
@@ -354,9 +362,17 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
     for (const auto& [model_class, samples] : classes) {
       m.families[model_class] = FitFamily(samples, options.async);
     }
-    // The update streams parameters like the fastest memory-bound layer streams activations.
+    // The update streams parameters like the fastest memory-bound layer streams activations;
+    // a launch costs what a one-kernel layer's forward costs alone (the median of those floors).
+    std::vector<double> floors;
     for (const auto& [name, f] : m.families) {
       if (f.macs_per_s_fwd == 0) m.optimizer_bytes_per_s = std::max(m.optimizer_bytes_per_s, f.bytes_per_s);
+      const Kind kind = *KindFromName(name.substr(0, name.find('.')));
+      if (kind == Kind::relu || kind == Kind::activation || kind == Kind::pool) floors.push_back(f.host_fwd_s);
+    }
+    if (!floors.empty()) {
+      std::sort(floors.begin(), floors.end());
+      m.launch_s = floors[floors.size() / 2];
     }
   }
   // A precision borrows what it lacks from fp32: under autocast, normalisation, pooling and
@@ -365,6 +381,7 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
     for (auto& [precision, m] : families) {
       for (const auto& [name, f] : fp32->second.families) m.families.emplace(name, f);
       if (m.optimizer_bytes_per_s == 0) m.optimizer_bytes_per_s = fp32->second.optimizer_bytes_per_s;
+      if (m.launch_s == 0) m.launch_s = fp32->second.launch_s;
     }
   }
   std::map<std::string, std::vector<NetworkTerms>> terms;

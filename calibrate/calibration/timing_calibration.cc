@@ -4,13 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "analyzer/core/costs.h"
 #include "analyzer/json/json_frontend.h"
-#include "calibrate/calibration/calibrate.h"
 #include "calibrate/calibration/layer_design.h"
 #include "calibrate/calibration/timing_store.h"
 #include "calibrate/torch/layer_timing.h"
@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Bump when a change to the designs or the measurement makes stored measurements incomparable.
-constexpr const char* kVersion = "3";
+constexpr const char* kVersion = "4";
 
 struct Planned {
   std::string design;  // a layer design or "network"
@@ -47,6 +47,15 @@ std::string Ms(double s) {
 
 }  // namespace
 
+std::string UtcNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 Result<TimingOutcome> FitStored(const TimingCalibrationOptions& o, const std::vector<TimingRow>& rows,
                                 const std::vector<std::string>& precisions,
                                 const nlohmann::json& facts, TimingOutcome out);
@@ -57,6 +66,25 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
     if (!store.ok()) return store.status();
     Result<std::vector<TimingRow>> rows = (*store)->Load();
     if (!rows.ok()) return rows.status();
+    for (const std::string& path : o.extra_db_paths) {
+      Result<std::unique_ptr<TimingStore>> more = TimingStore::Open(path, "");
+      if (!more.ok()) return more.status();
+      nlohmann::json other = nlohmann::json::parse((*more)->Meta("profile"), nullptr, false);
+      nlohmann::json first = nlohmann::json::parse((*store)->Meta("profile"), nullptr, false);
+      if (other.is_discarded() || first.is_discarded() ||
+          other.value("device", "") != first.value("device", "") ||
+          other["meter"].value("kind", "") != first["meter"].value("kind", "") ||
+          other["hardware"].value("gpu", "") != first["hardware"].value("gpu", "") ||
+          other["hardware"].value("cpu_model", "") != first["hardware"].value("cpu_model", "")) {
+        return Status::Error(path + ": was measured on another device or with another meter than " +
+                             o.db_path + "; only calibrations of one machine can be pooled");
+      }
+      Result<std::vector<TimingRow>> extra = (*more)->Load();
+      if (!extra.ok()) return extra.status();
+      for (TimingRow& r : *extra) {
+        rows->push_back(std::move(r));
+      }
+    }
     nlohmann::json facts = nlohmann::json::parse((*store)->Meta("profile"), nullptr, false);
     if (facts.is_discarded() || !facts.is_object()) {
       return Status::Error(o.db_path + ": records no facts about the machine it was measured on");
@@ -75,7 +103,7 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
   const bool gpu = CudaIndex(o.device) >= 0;
   const LayerDesignLimits limits = gpu ? GpuLimits() : CpuLimits();
   const int per_design = o.layers_per_design > 0 ? o.layers_per_design : o.quick ? 6 : 16;
-  const int networks = o.networks > 0 ? o.networks : o.quick ? 8 : 24;
+  const int networks = o.networks > 0 ? o.networks : o.quick ? 8 : gpu ? 12 : 24;
   const double window_s = o.window_s > 0 ? o.window_s
                           : meter.real()  ? (o.quick ? 3.0 : 5.0)
                                           : (o.quick ? 0.5 : 1.0);
@@ -90,11 +118,13 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
   // The plan: layers of every design interleaved, then the networks, per precision.
   std::vector<Planned> plan;
   for (const std::string& precision : o.precisions) {
-    for (int i = 0; i < per_design; ++i) {
+    // Interleaved: round i takes every design that has an i-th point.
+    for (int i = 0; i < 3 * per_design; ++i) {
       for (const std::string& d : LayerDesigns()) {
         // Autocast changes only the matrix products; the rest borrow fp32's (time_fit.h).
         if (precision != "fp32" && d.rfind("conv", 0) != 0 && d.rfind("linear", 0) != 0) continue;
-        plan.push_back({d, i, precision});
+        const int n = std::max(4, static_cast<int>(std::lround(per_design * DesignWeight(d))));
+        if (i < n) plan.push_back({d, i, precision});
       }
     }
     for (int i = 0; i < networks; ++i) plan.push_back({"network", i, precision});

@@ -34,16 +34,19 @@ struct TimingCalibrationOptions {
   std::vector<std::string> precisions = {"fp32"};  ///< Each is timed and fitted.
   uint64_t seed = 1;
   std::string db_path;         ///< REQUIRED.
-  int layers_per_design = 0;   ///< 0: 16 (quick 6) per design and precision.
-  int networks = 0;            ///< 0: 24 (quick 8) per precision.
+  /// Timings per design and precision, scaled by DesignWeight() (at least 4); 0: 16 (quick 6).
+  int layers_per_design = 0;
+  int networks = 0;            ///< 0: 24 on a CPU, 12 on a GPU (quick 8), per precision.
   /// Each network's measured window; 0: 5 s with a real counter (quick 3 s), 1 s (0.5 s) with
   /// the estimate.
   double window_s = 0;
   std::string libtorch_version;
   HardwareSources hardware;
-  /// Measure nothing: fit what db_path holds (made by an earlier run, on any machine) with the
-  /// facts it recorded (hardware, meter, idle power). Refits after a change of the model.
+  /// Measure nothing: fit what db_path (and extra_db_paths) hold, made by earlier runs on one
+  /// machine, with the facts the first recorded (hardware, meter, idle power). Refits after a
+  /// change of the model, or pools several calibrations of one machine.
   bool fit_only = false;
+  std::vector<std::string> extra_db_paths;
   const std::atomic<bool>* stop = nullptr;  ///< Raised: stop after the current measurement.
   std::function<void(const TimingProgress&)> progress;
 };
@@ -55,6 +58,9 @@ struct TimingOutcome {
   Profile profile;      ///< When not interrupted.
   TimeFitResult fit;
 };
+
+/// The current UTC time as ISO 8601, e.g. "2025-11-23T06:30:00Z".
+std::string UtcNow();
 
 /// Runs or resumes the calibration, reading `meter` (null only with fit_only). Errors (one
 /// line): the database, a meter that fails, a network libtorch cannot build, or the fit.

@@ -1,0 +1,1 @@
+// Written by the test author; placeholder so that CMake configures.
