@@ -57,9 +57,10 @@ int main(int argc, char** argv) {
                 m.device_scale, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
                 m.families.size());
     for (const auto& [name, f] : m.families) {
-      std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g\n",
+      std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f/%7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g\n",
                   name.c_str(), f.samples, 100 * f.cv_mape, f.host_fwd_s * 1e6, f.host_bwd_s * 1e6,
-                  f.macs_per_s_fwd / 1e9, f.macs_per_s_bwd / 1e9, f.bytes_per_s / 1e9, f.m0, f.n0, f.k0);
+                  f.macs_per_s_fwd / 1e9, f.macs_per_s_bwd / 1e9, f.bytes_per_s_fwd / 1e9,
+                  f.bytes_per_s_bwd / 1e9, f.m0, f.n0, f.k0);
     }
   }
   std::printf("power: idle %.1f W (recorded), active %.1f W, dynamic %.1f W, limit %.0f W\n",

@@ -155,12 +155,12 @@ std::string Summary(const TimingOutcome& o, const std::string& output) {
                   m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3);
     s += line;
     std::snprintf(line, sizeof line, "  %-22s %7s  %-9s %12s %12s %12s\n", "family", "timings",
-                  "cv_mape", "floor fwd", "GMAC/s fwd", "GB/s");
+                  "cv_mape", "floor fwd", "GMAC/s fwd", "GB/s fwd");
     s += line;
     for (const auto& [name, f] : m.families) {
       std::snprintf(line, sizeof line, "  %-22s %7d  %-9s %9.3g us %12.4g %12.4g\n",
                     name.c_str(), f.samples, Percent(f.cv_mape).c_str(), f.host_fwd_s * 1e6,
-                    f.macs_per_s_fwd / 1e9, f.bytes_per_s / 1e9);
+                    f.macs_per_s_fwd / 1e9, f.bytes_per_s_fwd / 1e9);
       s += line;
     }
   }

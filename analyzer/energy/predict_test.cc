@@ -82,12 +82,12 @@ Profile TimePowerProfile(bool async) {
   FamilyTime conv;
   conv.macs_per_s_fwd = 1e6;
   conv.macs_per_s_bwd = 1e6;
-  conv.bytes_per_s = 1e12;
+  conv.bytes_per_s_fwd = conv.bytes_per_s_bwd = 1e12;
   conv.min_macs = 1;
   conv.max_macs = 1e12;
   conv.max_elements = 1e12;
   FamilyTime relu;
-  relu.bytes_per_s = 1e6;
+  relu.bytes_per_s_fwd = relu.bytes_per_s_bwd = 1e6;
   relu.max_elements = 10;  // anything larger than 20 elements lies outside
   m.families["conv.input"] = conv;
   m.families["relu"] = relu;
@@ -146,7 +146,8 @@ TEST(PredictTimePower, AsyncHostRunsAheadAndTheLimitCapsPower) {
   auto cost = ComputeCosts(g, o);
   ASSERT_TRUE(cost.ok());
   Profile p = TimePowerProfile(true);
-  p.time_models["fp32"].families["relu"].bytes_per_s = 1e12;
+  p.time_models["fp32"].families["relu"].bytes_per_s_fwd = 1e12;
+  p.time_models["fp32"].families["relu"].bytes_per_s_bwd = 1e12;
   StepPrediction s = PredictStep(*cost, p, "fp32");
   // A tiny relu on a GPU: its launches (1 + 1) outlast its device time.
   EXPECT_NEAR(s.layer_times[0].time_s, 2e-5, 1e-15);

@@ -78,7 +78,8 @@ FamilyTime ReadFamily(const json& j, const std::string& ptr) {
   f.host_bwd_s = Number(j, ptr, "host_bwd_s");
   f.macs_per_s_fwd = Number(j, ptr, "macs_per_s_fwd");
   f.macs_per_s_bwd = Number(j, ptr, "macs_per_s_bwd");
-  f.bytes_per_s = Number(j, ptr, "bytes_per_s");
+  f.bytes_per_s_fwd = Number(j, ptr, "bytes_per_s_fwd");
+  f.bytes_per_s_bwd = Number(j, ptr, "bytes_per_s_bwd");
   f.m0 = Number(j, ptr, "m0");
   f.n0 = Number(j, ptr, "n0");
   f.k0 = Number(j, ptr, "k0");
@@ -95,7 +96,8 @@ FamilyTime ReadFamily(const json& j, const std::string& ptr) {
 ordered_json FamilyJson(const FamilyTime& f) {
   return {{"host_fwd_s", f.host_fwd_s}, {"host_bwd_s", f.host_bwd_s},
           {"macs_per_s_fwd", f.macs_per_s_fwd}, {"macs_per_s_bwd", f.macs_per_s_bwd},
-          {"bytes_per_s", f.bytes_per_s}, {"m0", f.m0}, {"n0", f.n0}, {"k0", f.k0},
+          {"bytes_per_s_fwd", f.bytes_per_s_fwd}, {"bytes_per_s_bwd", f.bytes_per_s_bwd},
+          {"m0", f.m0}, {"n0", f.n0}, {"k0", f.k0},
           {"samples", f.samples}, {"cv_mape", f.cv_mape},
           {"range", {{"min_macs", f.min_macs}, {"max_macs", f.max_macs},
                      {"min_elements", f.min_elements}, {"max_elements", f.max_elements}}}};

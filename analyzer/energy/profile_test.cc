@@ -105,7 +105,8 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   FamilyTime f;
   f.host_fwd_s = 1e-5;
   f.macs_per_s_fwd = 1e14;
-  f.bytes_per_s = 3e12;
+  f.bytes_per_s_fwd = 3e12;
+  f.bytes_per_s_bwd = 2e12;
   f.m0 = 100;
   f.samples = 12;
   f.max_macs = 1e11;
@@ -125,6 +126,7 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   EXPECT_TRUE(b.async);
   EXPECT_DOUBLE_EQ(b.optimizer_bytes_per_s, 3e12);
   EXPECT_DOUBLE_EQ(b.families.at("conv").m0, 100);
+  EXPECT_DOUBLE_EQ(b.families.at("conv").bytes_per_s_bwd, 2e12);
   EXPECT_DOUBLE_EQ(b.families.at("conv").max_macs, 1e11);
   EXPECT_DOUBLE_EQ(back->power.limit_w, 700);
   EXPECT_DOUBLE_EQ(back->networks.time_cv_mape, 0.12);

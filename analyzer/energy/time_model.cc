@@ -82,14 +82,15 @@ std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer
   const Work& w = layer.work;
   const double eff = Efficiency(f, layer);
   const auto [bytes_fwd, bytes_bwd] = PassBytes(layer, element_bytes);
-  auto part = [&](double macs, double rate, double bytes) {
+  auto part = [&](double macs, double rate, double bytes, double bandwidth) {
     double t = 0;
     if (macs > 0 && rate > 0) t += macs / (rate * eff);
-    if (f.bytes_per_s > 0) t += bytes / f.bytes_per_s;
+    if (bandwidth > 0) t += bytes / bandwidth;
     return t;
   };
-  return {part(D(w.macs_fwd), f.macs_per_s_fwd, bytes_fwd),
-          part(D(w.macs_bwd_input) + D(w.macs_bwd_weight), f.macs_per_s_bwd, bytes_bwd)};
+  return {part(D(w.macs_fwd), f.macs_per_s_fwd, bytes_fwd, f.bytes_per_s_fwd),
+          part(D(w.macs_bwd_input) + D(w.macs_bwd_weight), f.macs_per_s_bwd, bytes_bwd,
+               f.bytes_per_s_bwd)};
 }
 
 std::pair<double, double> AloneTime(const FamilyTime& f, const LayerCost& layer, bool async,
@@ -133,7 +134,8 @@ LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int e
     const double rate = std::max(f->macs_per_s_fwd, f->macs_per_s_bwd);
     const double compute = rate > 0 ? macs / (rate * eff) : 0;
     const auto [b1, b2] = PassBytes(layer, element_bytes);
-    const double memory = f->bytes_per_s > 0 ? (b1 + b2) / f->bytes_per_s : 0;
+    const double memory = (f->bytes_per_s_fwd > 0 ? b1 / f->bytes_per_s_fwd : 0) +
+                          (f->bytes_per_s_bwd > 0 ? b2 / f->bytes_per_s_bwd : 0);
     t.regime = compute >= memory ? Regime::compute : Regime::memory;
   }
   return t;

@@ -3,7 +3,7 @@
 // Time. Each layer runs a forward and a backward pass. A pass costs the host a dispatch floor
 // (launching its kernels on a GPU; per-op overhead on a CPU) and costs the device a throughput
 // part bounded by a roofline:
-//   device = macs / (rate x efficiency) + bytes / bandwidth
+//   device = macs / (rate x efficiency) + bytes / bandwidth   (rate and bandwidth per pass)
 //   efficiency = 1 / ((1 + m0/M) (1 + n0/N) (1 + k0/K))   (conv and matrix products only)
 // where M x N x K is the layer's matrix product (LayerCost::gemm_*): few rows, columns or a
 // short reduction leave a GPU's tiles and waves part empty or a CPU's vector units idle. bytes
@@ -38,7 +38,10 @@ struct FamilyTime {
   double host_bwd_s = 0;       ///< Same for the backward pass (includes starting autograd).
   double macs_per_s_fwd = 0;   ///< Attainable multiply-accumulates per second, forward.
   double macs_per_s_bwd = 0;   ///< Same, backward.
-  double bytes_per_s = 0;      ///< Attainable memory bandwidth.
+  /// Attainable bytes per second, forward and backward: the memory bandwidth where the layer
+  /// streams its tensors; lower where a pass does more per element (a CPU's transcendental
+  /// functions, dropout's random numbers).
+  double bytes_per_s_fwd = 0, bytes_per_s_bwd = 0;
   double m0 = 0, n0 = 0, k0 = 0;  ///< Half-efficiency sizes of M, N, K (0: no penalty).
   int samples = 0;             ///< Timings it was fitted on.
   double cv_mape = 0;          ///< Cross-validated error of a pass (forward and backward).

@@ -9,8 +9,8 @@ lowest counts: on a shared machine other work only ever adds to a process's CPU 
 so the lowest repeat is the closest to the network's own cost (every repeat is kept in
 results.json). The baselines are energy proportional to training MACs (forward and both
 backward passes) and to parameters x batch, each with the one constant that minimises the
-squared relative error over the calibration's own measured networks (every probe and base
-network in the calibration database), so that all three predictors learn from the same data.
+squared relative error over the calibration's own measured networks (every whole network the
+calibration database holds), so that all three predictors learn from the same data.
 
 Writes results.json and validation.md (a table for docs/validation.md) into --out, and prints
 the table. Needs the libtorch build of joulecast, /usr/bin/python3 with torch, torchvision and
@@ -18,7 +18,7 @@ onnx (Debian's python3-torchvision, python3-onnx) for the torchvision exports.
 
 Usage:
   bench/validation/validate.py --joulecast build/cli/joulecast \\
-      --analyzer build-notorch/cli/joulecast --profile data/profiles/default.json \\
+      --analyzer build-nt/cli/joulecast --profile data/profiles/default.json \\
       --db data/profiles/default.json.db --out out/validation
 """
 
@@ -79,17 +79,16 @@ def calibration_networks(jc, db, tmp):
     # analyzes every calibration network (hundreds).
     """(training MACs, params x batch, measured energy per step) of every calibration network."""
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-    rows = con.execute("SELECT probe, base, batch, probe_energy_j, base_energy_j "
-                       "FROM samples").fetchall()
+    rows = con.execute("SELECT json, batch, b FROM timings WHERE design = 'network' "
+                       "AND precision = 'fp32'").fetchall()
     con.close()
     out = []
     path = os.path.join(tmp, "cal.json")
-    for probe, base, batch, e_probe, e_base in rows:
-        for net, e in ((probe, e_probe), (base, e_base)):
-            with open(path, "w") as f:
-                f.write(net)
-            rep = json.loads(run([jc, "analyze", path, "--batch", str(batch), "--format", "json"]))
-            out.append((training_macs(rep), rep["model"]["params"] * batch, e))
+    for net, batch, e in rows:
+        with open(path, "w") as f:
+            f.write(net)
+        rep = json.loads(run([jc, "analyze", path, "--batch", str(batch), "--format", "json"]))
+        out.append((training_macs(rep), rep["model"]["params"] * batch, e))
     return out
 
 
@@ -180,6 +179,7 @@ def main():
                      pct(row["params_baseline_j"] / e - 1, True)), flush=True)
     summary = {k: errors([(r[k], r["measured_j"]) for r in results])
                for k in ("predicted_j", "macs_baseline_j", "params_baseline_j")}
+    summary["time"] = errors([(r["predicted_time_s"], r["measured_time_s"]) for r in results])
     meta = {"profile": args.profile, "db": args.db, "threads": args.threads, "steps": args.steps,
             "repeats": args.repeats, "calibration_networks": len(cal),
             "macs_constant_j": c_macs, "params_constant_j": c_params,
@@ -199,6 +199,9 @@ def main():
         s = summary[k]
         lines.append("| %s | %s | %s | %s |" % (label, pct(s["mape"]), pct(s["rmspe"]),
                                                  pct(s["within_10"])))
+    s = summary["time"]
+    lines.append("| joulecast, step time | %s | %s | %s |" % (pct(s["mape"]), pct(s["rmspe"]),
+                                                           pct(s["within_10"])))
     ratio = summary["macs_baseline_j"]["mape"] / max(summary["predicted_j"]["mape"], 1e-12)
     lines += ["", "MACs baseline MAPE / joulecast MAPE = %.1fx; %d networks, %d calibration "
               "networks for the baselines' constants; %.0f s." % (

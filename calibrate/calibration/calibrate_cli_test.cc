@@ -1,7 +1,7 @@
 // The real `joulecast calibrate`: its one-line errors with exit code 2, the checks that run before
-// anything is measured (an unwritable profile, an unusable database), and Ctrl-C: the samples
-// measured so far stay in the database, the old profile is untouched, and the message says how
-// to resume.
+// anything is measured (an unwritable profile, an unusable database), Ctrl-C (the measurements
+// taken so far stay in the database, the old profile is untouched, the message says how to
+// resume, and the same command resumes), and --fit-only refitting a database into a profile.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -9,12 +9,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace {
 
@@ -31,7 +34,8 @@ std::string Slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-int SampleRows(const fs::path& db_path) {
+// The measurements stored in a calibration database, or -1 if it cannot be read.
+int TimingRows(const fs::path& db_path) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
@@ -39,7 +43,7 @@ int SampleRows(const fs::path& db_path) {
   }
   sqlite3_stmt* q = nullptr;
   int rows = -1;
-  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM samples", -1, &q, nullptr) == SQLITE_OK &&
+  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM timings", -1, &q, nullptr) == SQLITE_OK &&
       sqlite3_step(q) == SQLITE_ROW) {
     rows = sqlite3_column_int(q, 0);
   }
@@ -88,19 +92,33 @@ class CalibrateCli : public ::testing::Test {
   fs::path dir_;
 };
 
+// A calibration small enough for a test: 4 timings per layer design, 3 networks of 0.05 s.
+constexpr const char* kSmall =
+    "--quick --meter estimate --layers-per-design 1 --networks 3 --window 0.05 --threads 1";
+
 TEST_F(CalibrateCli, UsageErrorsAreOneLineAndExit2) {
   const std::pair<const char*, const char*> cases[] = {
       {"", "-o PROFILE is required"},
       {"-o", "-o needs a file name"},
       {"-o - ", "-o needs a file"},
-      {"-o p.json --rse 0", "--rse needs a number between 0 and 1"},
-      {"-o p.json --rse 1.5", "--rse needs a number between 0 and 1"},
-      {"-o p.json --threads x", "--threads needs a non-negative integer"},
-      {"-o p.json --samples-per-kind 0", "--samples-per-kind needs a positive integer"},
+      {"-o p.json --threads x", "--threads needs an integer from 0 to 1024"},
+      {"-o p.json --layers-per-design 0", "--layers-per-design needs an integer from 1 to"},
+      {"-o p.json --layers-per-design", "--layers-per-design needs an integer from 1 to"},
+      {"-o p.json --networks 2", "--networks needs an integer from 3 to"},
+      {"-o p.json --window 0", "--window needs seconds between 0 and 600"},
+      {"-o p.json --window 601", "--window needs seconds between 0 and 600"},
+      {"-o p.json --precision fp8", "--precision: 'fp8' is not fp32, bf16 or fp16"},
+      {"-o p.json --precision fp32,,bf16", "--precision: '' is not fp32, bf16 or fp16"},
+      {"-o p.json --db a.db --db b.db", "--db is given twice"},
+      {"-o p.json --db a.db --db b.db --fit-only", "--db is given twice"},
+      {"-o p.json --fit-only", "--fit-only needs --db FILE"},
+      {"-o p.json --seed -1", "--seed needs an integer from 0 to"},
       {"-o p.json --device tpu", "--device must be cpu, cuda or cuda:N"},
       {"-o p.json --meter joulemeter", "--meter must be auto, rapl, nvml or estimate"},
       {"-o p.json --cpu-watts -3", "--cpu-watts needs a positive number"},
       {"-o p.json --frobnicate", "unknown option '--frobnicate'"},
+      {"-o p.json --samples-per-kind 4", "unknown option '--samples-per-kind'"},
+      {"-o p.json --rse 0.05", "unknown option '--rse'"},
       {"-o p.json --db p.json", "--db must not be the profile itself"},
   };
   for (const auto& [args, what] : cases) {
@@ -111,12 +129,18 @@ TEST_F(CalibrateCli, UsageErrorsAreOneLineAndExit2) {
     EXPECT_NE(o.err.find(what), std::string::npos) << o.err;
   }
   EXPECT_FALSE(fs::exists("p.json"));
+  EXPECT_FALSE(fs::exists("p.json.db"));
+  EXPECT_FALSE(fs::exists("a.db"));
 }
 
 TEST_F(CalibrateCli, HelpExitsZero) {
   Output o = Calibrate("--help");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_NE(o.out.find("usage: joulecast calibrate -o PROFILE"), std::string::npos);
+  for (const char* flag : {"--layers-per-design N", "--networks N", "--window S", "--fit-only",
+                           "--precision"}) {
+    EXPECT_NE(o.out.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST_F(CalibrateCli, UnwritableProfileFailsBeforeMeasuring) {
@@ -139,40 +163,60 @@ TEST_F(CalibrateCli, UnusableDatabaseFailsBeforeMeasuringAndKeepsTheOldProfile) 
   std::ofstream(dir_ / "junk.db") << "this is not a SQLite database, only some text in a file\n";
   Output o = Calibrate("--quick --meter estimate -o '" + profile.string() + "' --db '" +
                        (dir_ / "junk.db").string() + "'");
-  ExpectError(o, "not a SQLite database");
+  ExpectError(o, "not a joulecast calibration database");
+  EXPECT_NE(o.err.find("junk.db"), std::string::npos) << o.err;
   EXPECT_EQ(o.err.find("calibrate: 1/"), std::string::npos) << o.err;
   EXPECT_EQ(Slurp(profile), "OLD PROFILE\n");
   EXPECT_FALSE(fs::exists(profile.string() + ".tmp"));
 }
 
-TEST_F(CalibrateCli, MissingCounterIsAClearError) {
-  Output o = Calibrate("--quick --meter nvml -o '" + (dir_ / "p.json").string() + "'");
-  // On a machine with a usable NVIDIA GPU this would calibrate; elsewhere NVML cannot open.
+TEST_F(CalibrateCli, AnExplicitCounterIsUsedOrIsAClearError) {
+  const fs::path profile = dir_ / "p.json";
+  Output o = Calibrate(std::string(kSmall) + " --meter nvml -o '" + profile.string() + "'");
   if (o.exit_code == 2) {
+    // No usable NVIDIA GPU here: NVML cannot open, and nothing falls back to another meter.
     ExpectError(o, "");
     EXPECT_NE(o.err.find("NVML"), std::string::npos) << o.err;
-    EXPECT_FALSE(fs::exists(dir_ / "p.json"));
+    EXPECT_FALSE(fs::exists(profile));
+  } else {
+    // A machine with NVML: the profile says so.
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+    const nlohmann::json p = nlohmann::json::parse(Slurp(profile));
+    EXPECT_EQ(p.at("meter").at("kind"), "nvml") << p.dump();
   }
 }
 
-TEST_F(CalibrateCli, CtrlCKeepsTheSamplesAndTheOldProfileAndSaysHowToResume) {
+// "interrupted: 5 of 63 measurements are saved in DB; ..." -> 5 and 63 (-1 if absent).
+std::pair<int, int> SavedOf(const std::string& err) {
+  const size_t at = err.find("interrupted: ");
+  int done = -1, total = -1;
+  if (at == std::string::npos ||
+      std::sscanf(err.c_str() + at, "interrupted: %d of %d measurements", &done, &total) != 2) {
+    return {-1, -1};
+  }
+  return {done, total};
+}
+
+TEST_F(CalibrateCli, CtrlCKeepsTheMeasurementsAndTheOldProfileAndTheSameCommandResumes) {
   const fs::path profile = dir_ / "p.json";
+  const std::string db = profile.string() + ".db";
   std::ofstream(profile) << "OLD PROFILE\n";
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     std::freopen((dir_ / "err").c_str(), "w", stderr);
     std::freopen((dir_ / "out").c_str(), "w", stdout);
-    execl(JOULECAST_BIN, JOULECAST_BIN, "calibrate", "--quick", "--meter", "estimate", "-o",
-          profile.c_str(), static_cast<char*>(nullptr));
+    execl(JOULECAST_BIN, JOULECAST_BIN, "calibrate", "--quick", "--meter", "estimate",
+          "--layers-per-design", "1", "--networks", "3", "--window", "0.05", "--threads", "1",
+          "-o", profile.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  // Interrupt once two samples are stored.
+  // Interrupt once two measurements are stored.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline && SampleRows(profile.string() + ".db") < 2) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (std::chrono::steady_clock::now() < deadline && TimingRows(db) < 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_GE(SampleRows(profile.string() + ".db"), 2) << Slurp(dir_ / "err");
+  ASSERT_GE(TimingRows(db), 2) << Slurp(dir_ / "err");
   kill(pid, SIGINT);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -181,12 +225,66 @@ TEST_F(CalibrateCli, CtrlCKeepsTheSamplesAndTheOldProfileAndSaysHowToResume) {
   o.exit_code = WEXITSTATUS(status);
   o.out = Slurp(dir_ / "out");
   o.err = Slurp(dir_ / "err");
-  ExpectError(o, "run the same command again to resume");
-  EXPECT_NE(o.err.find("samples are saved in " + profile.string() + ".db"), std::string::npos);
+  ExpectError(o, "interrupted: ");
+  EXPECT_NE(o.err.find("calibrate: 1/"), std::string::npos) << "no progress lines:\n" << o.err;
+  EXPECT_NE(o.err.find("measurements are saved in " + db +
+                       "; run the same command again to resume (" + profile.string() +
+                       " was not written)"),
+            std::string::npos)
+      << o.err;
   EXPECT_EQ(Slurp(profile), "OLD PROFILE\n");
   EXPECT_FALSE(fs::exists(profile.string() + ".tmp"));
-  const int kept = SampleRows(profile.string() + ".db");
+  const auto [saved, total] = SavedOf(o.err);
+  const int kept = TimingRows(db);
   EXPECT_GE(kept, 2);
+  EXPECT_EQ(saved, kept) << o.err;
+  EXPECT_EQ(total, 15 * 4 + 3) << o.err;  // 4 timings of each of 15 designs, 3 networks
+
+  // The same command resumes: it measures only the rest and writes the profile.
+  o = Calibrate(std::string(kSmall) + " -o '" + profile.string() + "'");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("wrote " + profile.string() + ": " + std::to_string(total) +
+                       " measurements (" + std::to_string(total - kept) + " measured now, " +
+                       std::to_string(kept) + " from the database)"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.err.find("measurements; fitting the profile"), std::string::npos) << o.err;
+  EXPECT_EQ(TimingRows(db), total);
+  const nlohmann::json p = nlohmann::json::parse(Slurp(profile));
+  EXPECT_EQ(p.at("schema"), "joulecast.profile/3");
+  EXPECT_FALSE(fs::exists(profile.string() + ".tmp"));
+}
+
+TEST_F(CalibrateCli, FitOnlyRefitsTheDatabaseOfASmallRunIntoASchema3Profile) {
+  const fs::path profile = dir_ / "p.json";
+  const fs::path db = dir_ / "m.db";
+  Output o = Calibrate(std::string(kSmall) + " -o '" + profile.string() + "' --db '" +
+                       db.string() + "'");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("measured now, 0 from the database"), std::string::npos) << o.out;
+  const nlohmann::json measured = nlohmann::json::parse(Slurp(profile));
+  EXPECT_EQ(measured.at("schema"), "joulecast.profile/3");
+  const int rows = TimingRows(db);
+  EXPECT_EQ(rows, 15 * 4 + 3);
+
+  const fs::path refit = dir_ / "p2.json";
+  o = Calibrate("--fit-only --db '" + db.string() + "' -o '" + refit.string() + "'");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_NE(o.out.find("wrote " + refit.string()), std::string::npos) << o.out;
+  const nlohmann::json p = nlohmann::json::parse(Slurp(refit));
+  EXPECT_EQ(p.at("schema"), "joulecast.profile/3");
+  EXPECT_EQ(p.at("meter").at("kind"), measured.at("meter").at("kind"));
+  EXPECT_EQ(p.at("hardware"), measured.at("hardware"));
+  EXPECT_EQ(TimingRows(db), rows) << "fit-only measured something";
+
+  // Without a database to fit it fails in one line and writes nothing.
+  const fs::path none = dir_ / "p3.json";
+  o = Calibrate("--fit-only --db '" + (dir_ / "none.db").string() + "' -o '" + none.string() +
+                "'");
+  ExpectError(o, "none.db");
+  EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << o.err;
+  EXPECT_FALSE(fs::exists(none));
+  EXPECT_FALSE(fs::exists(dir_ / "none.db"));
 }
 
 }  // namespace

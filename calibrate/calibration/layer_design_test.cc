@@ -152,15 +152,21 @@ TEST(LayerDesign, EveryDesignIsDeterministicLoadsIsItsOwnClassAndStaysWithinTheC
 }
 
 TEST(LayerDesign, OtherSeedsGiveOtherConfigurations) {
-  for (const std::string& design : LayerDesigns()) {
-    int differ = 0;
-    for (int64_t index = 0; index < 8; ++index) {
-      Result<LayerConfig> a = MakeLayerConfig(design, index, 1, GpuLimits());
-      Result<LayerConfig> b = MakeLayerConfig(design, index, 2, GpuLimits());
-      ASSERT_TRUE(a.ok() && b.ok());
-      differ += a->json != b->json || a->batch != b->batch ? 1 : 0;
+  for (const auto& [limits_name, limits] : BothLimits()) {
+    int differ = 0, compared = 0;
+    for (const std::string& design : LayerDesigns()) {
+      int design_differ = 0;
+      for (int64_t index = 0; index <= 40; ++index) {
+        Result<LayerConfig> a = MakeLayerConfig(design, index, 1, limits);
+        Result<LayerConfig> b = MakeLayerConfig(design, index, 2, limits);
+        ASSERT_TRUE(a.ok() && b.ok());
+        design_differ += a->json != b->json || a->batch != b->batch ? 1 : 0;
+      }
+      EXPECT_GT(design_differ, 0) << limits_name << " " << design;
+      differ += design_differ;
+      compared += 41;
     }
-    EXPECT_GE(differ, 4) << design;
+    EXPECT_GT(2 * differ, compared) << limits_name;
   }
   // Within one seed the points differ too: a sequence, not one configuration repeated.
   std::set<std::string> seen;

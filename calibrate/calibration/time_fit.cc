@@ -22,13 +22,14 @@ bool HasGemm(const LayerCost& l) {
 // A family's parameters as a point of log space; which ones exist depends on the layers.
 struct FamilyLayout {
   bool macs = false, gemm = false;
-  size_t size() const { return 3 + (macs ? 2 : 0) + (gemm ? 3 : 0); }
+  size_t size() const { return 4 + (macs ? 2 : 0) + (gemm ? 3 : 0); }
   FamilyTime Decode(const std::vector<double>& x) const {
     FamilyTime f;
     size_t i = 0;
     f.host_fwd_s = std::exp(x[i++]);
     f.host_bwd_s = std::exp(x[i++]);
-    f.bytes_per_s = std::exp(x[i++]);
+    f.bytes_per_s_fwd = std::exp(x[i++]);
+    f.bytes_per_s_bwd = std::exp(x[i++]);
     if (macs) {
       f.macs_per_s_fwd = std::exp(x[i++]);
       f.macs_per_s_bwd = std::exp(x[i++]);
@@ -86,7 +87,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     }
   }
   // Half-efficiency sizes add three parameters: fitted only with three samples per parameter.
-  layout.gemm = layout.gemm && samples.size() >= 3 * (3 + 2 + 3);
+  layout.gemm = layout.gemm && samples.size() >= 3 * (4 + 2 + 3);
   const double host_fwd = *std::min_element(fwd_min.begin(), fwd_min.end());
   const double host_bwd = *std::min_element(bwd_min.begin(), bwd_min.end());
   const double bytes = *std::max_element(bytes_rate.begin(), bytes_rate.end()) * 2;
@@ -100,7 +101,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     // 100 TB/s, a MAC rate between 0.1 GMAC/s and 10 PMAC/s, half-efficiency sizes below 1e6.
     auto in = [](double v, double lo, double hi) { return v >= lo && v <= hi; };
     if (!in(f.host_fwd_s, 1e-7, 1e-2) || !in(f.host_bwd_s, 1e-7, 1e-2) ||
-        !in(f.bytes_per_s, 1e8, 1e14)) {
+        !in(f.bytes_per_s_fwd, 1e8, 1e14) || !in(f.bytes_per_s_bwd, 1e8, 1e14)) {
       return INFINITY;
     }
     if (layout.macs && (!in(f.macs_per_s_fwd, 1e8, 1e16) || !in(f.macs_per_s_bwd, 1e8, 1e16))) {
@@ -117,6 +118,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
   for (double k : {1.0, 10.0, 0.1}) {
     auto clamp = [](double v, double lo, double hi) { return std::log(std::clamp(v, lo, hi)); };
     std::vector<double> x = {clamp(host_fwd * 0.8, 2e-7, 5e-3), clamp(host_bwd * 0.8, 2e-7, 5e-3),
+                             clamp(bytes * (layout.macs ? k : 1), 2e8, 5e13),
                              clamp(bytes * (layout.macs ? k : 1), 2e8, 5e13)};
     if (layout.macs) {
       x.push_back(clamp(macs / k, 2e8, 5e15));
@@ -366,7 +368,9 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
     // a launch costs what a one-kernel layer's forward costs alone (the median of those floors).
     std::vector<double> floors;
     for (const auto& [name, f] : m.families) {
-      if (f.macs_per_s_fwd == 0) m.optimizer_bytes_per_s = std::max(m.optimizer_bytes_per_s, f.bytes_per_s);
+      if (f.macs_per_s_fwd == 0) {
+        m.optimizer_bytes_per_s = std::max(m.optimizer_bytes_per_s, f.bytes_per_s_fwd);
+      }
       const Kind kind = *KindFromName(name.substr(0, name.find('.')));
       if (kind == Kind::relu || kind == Kind::activation || kind == Kind::pool) floors.push_back(f.host_fwd_s);
     }

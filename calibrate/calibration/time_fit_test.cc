@@ -40,7 +40,8 @@ TEST(TimeFitTest, RecoversAKnownRoofline) {
   FamilyTime truth;
   truth.host_fwd_s = 2e-5;
   truth.host_bwd_s = 5e-5;
-  truth.bytes_per_s = 1e12;
+  truth.bytes_per_s_fwd = 1e12;
+  truth.bytes_per_s_bwd = 5e11;
   std::vector<LayerTimingSample> samples;
   for (int i = 0; i < 18; ++i) {  // from the floor (1e3 elements) to the roofline (1.3e8)
     LayerTimingSample s;
@@ -57,7 +58,8 @@ TEST(TimeFitTest, RecoversAKnownRoofline) {
   std::vector<const LayerTimingSample*> ptrs;
   for (const auto& s : samples) ptrs.push_back(&s);
   FamilyTime f = FitFamily(ptrs, true);
-  EXPECT_NEAR(f.bytes_per_s / truth.bytes_per_s, 1, 0.02);
+  EXPECT_NEAR(f.bytes_per_s_fwd / truth.bytes_per_s_fwd, 1, 0.02);
+  EXPECT_NEAR(f.bytes_per_s_bwd / truth.bytes_per_s_bwd, 1, 0.02);
   EXPECT_NEAR(f.host_fwd_s / truth.host_fwd_s, 1, 0.02);
   EXPECT_LT(f.cv_mape, 0.02);
   EXPECT_EQ(f.samples, 18);
