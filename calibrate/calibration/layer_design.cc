@@ -29,6 +29,20 @@ uint64_t DesignSeed(const std::string& design, uint64_t seed) {
   return h;
 }
 
+// Point `index` of a design's scrambled Halton sequence, rotated by a shift per coordinate drawn
+// from the seed (Cranley-Patterson): digit scrambling leaves base 2 unchanged, so without the
+// shift every seed would draw the same batches.
+std::vector<double> DesignPoint(const std::string& design, uint64_t seed, int dims, int64_t index) {
+  const uint64_t s = DesignSeed(design, seed);
+  std::vector<double> u = ScrambledHalton(dims, s).Point(static_cast<uint64_t>(index));
+  for (int d = 0; d < dims; ++d) {
+    const double shift = static_cast<double>(SplitMix64(s + static_cast<uint64_t>(d) + 1) >> 11) * 0x1.0p-53;
+    u[d] += shift;
+    if (u[d] >= 1) u[d] -= 1;
+  }
+  return u;
+}
+
 std::string Arch(const std::vector<int64_t>& input, const ordered_json& layer) {
   ordered_json a = {{"name", "layer"}, {"input", {{"shape", input}}}, {"layers", {layer}}};
   return a.dump();
@@ -73,8 +87,7 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
   if (std::find(LayerDesigns().begin(), LayerDesigns().end(), design) == LayerDesigns().end()) {
     return Status::Error("unknown layer design '" + design + "'");
   }
-  const ScrambledHalton halton(6, DesignSeed(design, seed));
-  const std::vector<double> u = halton.Point(static_cast<uint64_t>(index));
+  const std::vector<double> u = DesignPoint(design, seed, 6, index);
   LayerConfig c;
   c.design = design;
   c.index = index;
@@ -142,7 +155,9 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
   if (size < kernel) size = kernel;
   auto work = [&](int64_t b, int64_t s) {
     const double positions = static_cast<double>(b) * static_cast<double>(s) * static_cast<double>(s);
-    const double out_positions = positions / static_cast<double>(stride * stride);
+    const int64_t pad = kind == "conv" ? kernel / 2 : 0;
+    const int64_t out_size = (s + 2 * pad - kernel) / stride + 1;
+    const double out_positions = static_cast<double>(b) * static_cast<double>(out_size * out_size);
     const double elements = positions * static_cast<double>(channels) +
                             out_positions * static_cast<double>(out_channels);
     double macs = 0;
@@ -161,6 +176,12 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
       batch = std::max(limits.min_batch, batch / 2);
     } else if (size > std::max<int64_t>(limits.min_spatial, kernel)) {
       size = std::max<int64_t>(std::max<int64_t>(limits.min_spatial, kernel), size * 3 / 4);
+    } else if (kind == "conv" && design != "conv.input" && std::max(channels, out_channels) > 8) {
+      // Still over at the smallest batch and size: narrower, keeping the ratio of the widths.
+      channels = std::max<int64_t>(8, channels * 3 / 4);
+      out_channels = design == "conv" ? std::max<int64_t>(8, out_channels * 3 / 4) : channels;
+      layer["out_channels"] = out_channels;
+      if (design == "conv.depthwise") layer["groups"] = channels;
     } else {
       break;
     }
@@ -171,8 +192,7 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
 }
 
 NetworkConfig MakeNetworkConfig(int64_t index, uint64_t seed, const LayerDesignLimits& limits) {
-  const ScrambledHalton halton(kRandomNetworkDims + 3, DesignSeed("network", seed));
-  const std::vector<double> u = halton.Point(static_cast<uint64_t>(index));
+  const std::vector<double> u = DesignPoint("network", seed, kRandomNetworkDims + 3, index);
   NetworkConfig n;
   n.index = index;
   const int64_t size = limits.network_sizes[Pick(u[kRandomNetworkDims], static_cast<int>(limits.network_sizes.size()))];

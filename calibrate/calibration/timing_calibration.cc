@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Bump when a change to the designs or the measurement makes stored measurements incomparable.
-constexpr const char* kVersion = "4";
+constexpr const char* kVersion = "5";
 
 struct Planned {
   std::string design;  // a layer design or "network"
@@ -118,13 +118,17 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
   // The plan: layers of every design interleaved, then the networks, per precision.
   std::vector<Planned> plan;
   for (const std::string& precision : o.precisions) {
+    auto count = [&](const std::string& d) {
+      return std::max(4, static_cast<int>(std::lround(per_design * DesignWeight(d))));
+    };
+    int rounds = 0;
+    for (const std::string& d : LayerDesigns()) rounds = std::max(rounds, count(d));
     // Interleaved: round i takes every design that has an i-th point.
-    for (int i = 0; i < 3 * per_design; ++i) {
+    for (int i = 0; i < rounds; ++i) {
       for (const std::string& d : LayerDesigns()) {
         // Autocast changes only the matrix products; the rest borrow fp32's (time_fit.h).
         if (precision != "fp32" && d.rfind("conv", 0) != 0 && d.rfind("linear", 0) != 0) continue;
-        const int n = std::max(4, static_cast<int>(std::lround(per_design * DesignWeight(d))));
-        if (i < n) plan.push_back({d, i, precision});
+        if (i < count(d)) plan.push_back({d, i, precision});
       }
     }
     for (int i = 0; i < networks; ++i) plan.push_back({"network", i, precision});
