@@ -52,9 +52,10 @@ int main(int argc, char** argv) {
   std::printf("%s: %zu layer timings, %zu networks fitted, %zu held out\n", dir.c_str(),
               d->layers.size(), train.size(), test.size());
   for (const auto& [precision, m] : fit->time_models) {
-    std::printf("%s: launch %.2f us, device scale %.3f, optimizer %.3g launches/tensor, step "
-                "overhead %.3f ms; %zu families\n", precision.c_str(), m.launch_s * 1e6,
-                m.device_scale, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
+    std::printf("%s: launch %.2f us, device scale conv %.3f linear %.3f memory %.3f, optimizer "
+                "%.3g launches/tensor, step overhead %.3f ms; %zu families\n", precision.c_str(),
+                m.launch_s * 1e6, m.device_scale.conv, m.device_scale.linear,
+                m.device_scale.memory, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
                 m.families.size());
     for (const auto& [name, f] : m.families) {
       std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f/%7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g\n",

@@ -74,7 +74,7 @@ Profile TimePowerProfile(bool async) {
   TimeModel m;
   m.async = async;
   m.launch_s = 1e-5;
-  m.device_scale = 2;
+  m.device_scale = {2, 2, 2};
   m.step_overhead_s = 1e-4;
   m.optimizer_launches_per_tensor = 3;
   m.optimizer_bytes_per_param = 28;

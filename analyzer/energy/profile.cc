@@ -108,7 +108,10 @@ TimeModel ReadTimeModel(const json& j, const std::string& ptr) {
   TimeModel m;
   m.async = Field(j, ptr, "async", json::value_t::boolean).get<bool>();
   m.launch_s = Number(j, ptr, "launch_s");
-  m.device_scale = Number(j, ptr, "device_scale");
+  const json& scale = Field(j, ptr, "device_scale", json::value_t::object);
+  m.device_scale.conv = Number(scale, ptr + "/device_scale", "conv");
+  m.device_scale.linear = Number(scale, ptr + "/device_scale", "linear");
+  m.device_scale.memory = Number(scale, ptr + "/device_scale", "memory");
   m.step_overhead_s = Number(j, ptr, "step_overhead_s");
   const json& o = Field(j, ptr, "optimizer", json::value_t::object);
   m.optimizer_launches_per_tensor = Number(o, ptr + "/optimizer", "launches_per_tensor");
@@ -129,7 +132,9 @@ TimeModel ReadTimeModel(const json& j, const std::string& ptr) {
 ordered_json TimeModelJson(const TimeModel& m) {
   ordered_json families = ordered_json::object();
   for (const auto& [name, f] : m.families) families[name] = FamilyJson(f);
-  return {{"async", m.async}, {"launch_s", m.launch_s}, {"device_scale", m.device_scale},
+  return {{"async", m.async}, {"launch_s", m.launch_s},
+          {"device_scale", {{"conv", m.device_scale.conv}, {"linear", m.device_scale.linear},
+                            {"memory", m.device_scale.memory}}},
           {"step_overhead_s", m.step_overhead_s},
           {"optimizer", {{"launches_per_tensor", m.optimizer_launches_per_tensor},
                          {"bytes_per_param", m.optimizer_bytes_per_param},

@@ -97,7 +97,7 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   TimeModel m;
   m.async = true;
   m.launch_s = 5e-6;
-  m.device_scale = 1.1;
+  m.device_scale = {1.1, 0.9, 1.2};
   m.step_overhead_s = 1e-4;
   m.optimizer_launches_per_tensor = 4;
   m.optimizer_bytes_per_param = 28;
@@ -124,6 +124,7 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   ASSERT_EQ(back->time_models.size(), 2u);
   const TimeModel& b = back->time_models.at("bf16");
   EXPECT_TRUE(b.async);
+  EXPECT_DOUBLE_EQ(b.device_scale.linear, 0.9);
   EXPECT_DOUBLE_EQ(b.optimizer_bytes_per_s, 3e12);
   EXPECT_DOUBLE_EQ(b.families.at("conv").m0, 100);
   EXPECT_DOUBLE_EQ(b.families.at("conv").bytes_per_s_bwd, 2e12);

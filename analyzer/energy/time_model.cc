@@ -111,8 +111,8 @@ LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int e
   double dev_fwd = 0, dev_bwd = 0;
   if (f) {
     std::tie(dev_fwd, dev_bwd) = DeviceTime(*f, layer, element_bytes);
-    dev_fwd *= model.device_scale;
-    dev_bwd *= model.device_scale;
+    dev_fwd *= model.device_scale.For(layer.kind);
+    dev_bwd *= model.device_scale.For(layer.kind);
     const double macs = D(layer.work.macs_fwd);
     const double elements = D(layer.work.elements_in) + D(layer.work.elements_fwd);
     auto outside = [](double v, double lo, double hi) {

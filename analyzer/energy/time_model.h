@@ -11,8 +11,9 @@
 // the precision's element size). On a GPU the host runs ahead of the device ("async"): a pass
 // takes max(host, device). On a CPU the same thread does both ("serial"): host + device.
 // Inside a network a pass's host time is launches x launch_s (Launches()); device times are
-// scaled by device_scale, fitted on whole networks (what a layer costs alone and what it costs
-// among others differ: caches, allocator reuse, clocks). A step adds the optimizer (per-tensor
+// scaled by device_scale, per group of kinds (convolutions, matrix products, the memory-bound
+// rest), fitted on whole networks: what a layer costs alone and what it costs among others
+// differ (caches, allocator reuse, clocks), and not alike for every kind. A step adds the optimizer (per-tensor
 // launches, or its memory traffic over the parameters, whichever is longer) and a per-step
 // overhead (loss, zeroing gradients).
 //
@@ -53,7 +54,13 @@ struct FamilyTime {
 struct TimeModel {
   bool async = false;          ///< True on a GPU: the host runs ahead of the device.
   double launch_s = 0;         ///< Host time per launch (Launches()) inside a network.
-  double device_scale = 1;     ///< Device time inside a network / device time alone.
+  /// Device time inside a network / device time alone, by group of kinds.
+  struct Scales {
+    double conv = 1, linear = 1, memory = 1;
+    double For(Kind kind) const {
+      return kind == Kind::conv ? conv : kind == Kind::linear ? linear : memory;
+    }
+  } device_scale;
   double step_overhead_s = 0;  ///< Per step: loss, zeroing gradients, the loop.
   double optimizer_launches_per_tensor = 0;  ///< Adam's or SGD's launches per parameter tensor.
   double optimizer_bytes_per_param = 0;      ///< Memory traffic of the update per parameter.

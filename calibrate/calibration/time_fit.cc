@@ -88,6 +88,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
   }
   // Half-efficiency sizes add three parameters: fitted only with three samples per parameter.
   layout.gemm = layout.gemm && samples.size() >= 3 * (4 + 2 + 3);
+
   const double host_fwd = *std::min_element(fwd_min.begin(), fwd_min.end());
   const double host_bwd = *std::min_element(bwd_min.begin(), bwd_min.end());
   const double bytes = *std::max_element(bytes_rate.begin(), bytes_rate.end()) * 2;
@@ -110,6 +111,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     if (layout.gemm && (!in(f.m0, 1e-3, 1e6) || !in(f.n0, 1e-3, 1e6) || !in(f.k0, 1e-3, 1e6))) {
       return INFINITY;
     }
+
     return FamilyLoss(f, samples, async);
   };
   std::vector<double> best;
@@ -127,6 +129,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     if (layout.gemm) {
       for (int i = 0; i < 3; ++i) x.push_back(std::log(16.0));
     }
+
     NelderMeadOptions o;
     o.max_evaluations = 1500 * static_cast<int>(layout.size());
     x = NelderMead(loss, x, o);
@@ -183,6 +186,7 @@ namespace {
 // A network reduced to what stage 2 varies: per layer its launches and device times alone.
 struct NetworkTerms {
   std::vector<double> launch_fwd, launch_bwd, dev_fwd, dev_bwd;
+  std::vector<Kind> kind;
   double params = 0, tensors = 0;
 };
 
@@ -197,6 +201,7 @@ NetworkTerms Terms(const TimeModel& model, const ModelCost& cost, int element_by
     t.launch_bwd.push_back(l.work.elements_bwd.value() > 0 ? lb : 0);
     t.dev_fwd.push_back(df);
     t.dev_bwd.push_back(db);
+    t.kind.push_back(l.kind);
   }
   t.params = D(cost.params);
   t.tensors = static_cast<double>(cost.param_tensors);
@@ -208,7 +213,8 @@ std::pair<double, double> StepTime(const TimeModel& m, const NetworkTerms& t) {
   double time = 0, busy = 0;
   for (size_t i = 0; i < t.dev_fwd.size(); ++i) {
     const double hf = t.launch_fwd[i] * m.launch_s, hb = t.launch_bwd[i] * m.launch_s;
-    const double df = t.dev_fwd[i] * m.device_scale, db = t.dev_bwd[i] * m.device_scale;
+    const double scale = m.device_scale.For(t.kind[i]);
+    const double df = t.dev_fwd[i] * scale, db = t.dev_bwd[i] * scale;
     time += m.async ? std::max(hf, df) + std::max(hb, db) : hf + hb + df + db;
     busy += df + db;
   }
@@ -256,15 +262,20 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
       const double nominal = base.launch_s > 0 ? base.launch_s : 1e-5;
       const double launch_lo = base.launch_s > 0 ? 0.5 * nominal : 1e-7;
       const double launch_hi = base.launch_s > 0 ? 2 * nominal : 1e-3;
-      // x: log launch_s, log device_scale, log per-tensor optimizer time, log step overhead.
+      // x: log launch_s, log per-tensor optimizer time, log step overhead, log device scales of
+      // convolutions, matrix products and the rest (x[4] and x[5] unused on a GPU).
       // The launch is measured: the forward floor of the one-kernel families (a launch and its
       // dispatch); inside a network it may differ by up to 2x either way, as may device times.
       auto decode = [&](const std::vector<double>& x) {
         TimeModel r = m;
         r.launch_s = std::exp(x[0]);
-        r.device_scale = std::exp(x[1]);
-        r.optimizer_launches_per_tensor = std::exp(x[2]) / r.launch_s;
-        r.step_overhead_s = std::exp(x[3]);
+        r.optimizer_launches_per_tensor = std::exp(x[1]) / r.launch_s;
+        r.step_overhead_s = std::exp(x[2]);
+        // One scale per group of kinds on a CPU, where every layer's device time shows in the
+        // step; one for all on a GPU, where the small calibration networks are mostly bound by
+        // dispatch and three scales could not be told apart (they overfit: docs/calibrate.md).
+        r.device_scale = m.async ? TimeModel::Scales{std::exp(x[3]), std::exp(x[3]), std::exp(x[3])}
+                                 : TimeModel::Scales{std::exp(x[3]), std::exp(x[4]), std::exp(x[5])};
         return r;
       };
       auto loss = [&](const std::vector<double>& x) -> double {
@@ -274,9 +285,11 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
         const TimeModel r = decode(x);
         // Physical bounds: a launch between 0.1 us and 1 ms, the network context within 4x of
         // the layers alone, an optimizer step per tensor up to 1 ms, an overhead up to 1 s.
-        if (r.launch_s < launch_lo || r.launch_s > launch_hi ||
-            r.device_scale < 0.5 || r.device_scale > 2 || std::exp(x[2]) > 1e-3 ||
-            std::exp(x[2]) < 1e-8 || r.step_overhead_s < 1e-7 || r.step_overhead_s > 1) {
+        for (int k = 3; k < 6; ++k) {
+          if (std::abs(x[k]) > std::log(3.0)) return INFINITY;
+        }
+        if (r.launch_s < launch_lo || r.launch_s > launch_hi || std::exp(x[1]) > 1e-3 ||
+            std::exp(x[1]) < 1e-8 || r.step_overhead_s < 1e-7 || r.step_overhead_s > 1) {
           return INFINITY;
         }
         double l = 0;
@@ -290,7 +303,7 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
       double best_loss = INFINITY;
       for (double k : {0.8, 1.25}) {
         const double launch = nominal * k;
-        std::vector<double> x = {std::log(launch), 0.0, std::log(4 * launch), std::log(1e-4)};
+        std::vector<double> x = {std::log(launch), std::log(4 * launch), std::log(1e-4), 0, 0, 0};
         NelderMeadOptions o;
         o.max_evaluations = 3000;
         x = NelderMead(loss, x, o);
