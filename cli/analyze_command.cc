@@ -18,8 +18,9 @@ namespace {
 
 constexpr const char* kAnalyzeUsage =
     "usage: joulecast analyze MODEL [--profile P] [--batch N] [--input CxHxW]\n"
-    "                         [--samples N] [--epochs E] [--carbon-intensity G]\n"
-    "                         [--format text|json|markdown|html] [-o FILE] [--strict]\n"
+    "                         [--precision fp32|bf16|fp16] [--samples N] [--epochs E]\n"
+    "                         [--carbon-intensity G] [--format text|json|markdown|html] [-o FILE]\n"
+    "                         [--strict]\n"
     "\n"
     "MODEL is a .onnx file or a .json architecture (docs/json-architecture.md).\n"
     "  --profile P     hardware profile (joulecast calibrate) for the predicted energy and time;\n"

@@ -39,7 +39,7 @@ constexpr const char* kSearchHelp =
     "                        [--objectives accuracy|accuracy,energy] [--initial-trials N]\n"
     "                        [--candidates N] [--grid-points N]\n"
     "                        [--energy-budget 50kJ] [--study FILE.db] [--profile P]\n"
-    "                        [--trainer CMD] [--threads N] [--device cpu|cuda[:N]]\n"
+    "                        [--trainer CMD] [--threads N] [--device cpu|cuda[:N]] [--precision P]\n"
     "                        [--meter auto|rapl|nvml|estimate] [--cpu-watts W]\n"
     "                        [--format text|json|html] [-o FILE]\n"
     "       joulecast search --report A.db [B.db ...] [--format text|json|html] [-o FILE]\n"
@@ -67,6 +67,8 @@ constexpr const char* kSearchHelp =
     "                       libtorch trainer on Fashion-MNIST)\n"
     "  --threads N          built-in trainer: libtorch threads (default: the profile's)\n"
     "  --device D           built-in trainer: cpu (default), cuda or cuda:N\n"
+    "  --precision P        fp32 (default), bf16 or fp16 (autocast): what the trainer trains\n"
+    "                       at and the predictions are for (the profile must have it)\n"
     "  --meter M            built-in trainer: auto (default), rapl, nvml or estimate\n"
     "  --cpu-watts W        built-in trainer: the estimate meter's watts per busy thread\n"
     "  --format F           text (default), json (schema joulecast.search/1) or html\n"
@@ -216,6 +218,15 @@ int Search(const std::vector<std::string>& args) {
       auto v = value();
       if (!v || v->empty()) return Fail("--profile needs a file name");
       options.profile_path = *v;
+    } else if (a == "--precision") {
+      auto v = value();
+      if (!v || (*v != "fp32" && *v != "bf16" && *v != "fp16")) {
+        return Fail("--precision needs fp32, bf16 or fp16");
+      }
+      options.precision = *v;
+#ifdef JOULECAST_HAVE_TORCH
+      torch_options.precision = *v;
+#endif
     } else if (a == "--trainer") {
       auto v = value();
       if (!v || v->find_first_not_of(" \t") == std::string::npos) {

@@ -1,5 +1,8 @@
 // `joulecast analyze` end to end: exit codes, formats, output files, --strict and --profile.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
@@ -139,6 +142,43 @@ TEST(AnalyzeCli, ProfilePredictsEnergyPerStep) {
   EXPECT_DOUBLE_EQ(j["prediction"]["per_step"]["energy_j"].get<double>(), 117600 * 1e-6 + 0.5);
   EXPECT_EQ(j["prediction"]["profile"]["source"], profile.string());
   EXPECT_FALSE(j["prediction"]["profile"]["default"].get<bool>());
+}
+
+// The shipped H200 profile (schema 3, fp32 and bf16): --precision picks the time model, each
+// layer says what bounds it, and a precision the profile lacks is one line and exit 2.
+TEST(AnalyzeCli, PrecisionAndRegimesWithASchemaThreeProfile) {
+  const std::string h200 = kSrc + "/data/profiles/h200-nvml.json";
+  CommandOutput fp32 = Analyze(kSrc + "/models/resnet_small.json --batch 256 --format json --profile " + h200);
+  ASSERT_EQ(fp32.exit_code, 0) << fp32.err;
+  CommandOutput bf16 = Analyze(kSrc + "/models/resnet_small.json --batch 256 --format json --precision bf16 --profile " + h200);
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.err;
+  nlohmann::json a = nlohmann::json::parse(fp32.out), b = nlohmann::json::parse(bf16.out);
+  EXPECT_EQ(a["prediction"]["model"]["precision"], "fp32");
+  EXPECT_EQ(b["prediction"]["model"]["precision"], "bf16");
+  EXPECT_NE(a["prediction"]["per_step"]["energy_j"], b["prediction"]["per_step"]["energy_j"]);
+  std::set<std::string> regimes;
+  for (const auto& l : a["layers"]) {
+    if (l.contains("prediction") && l["prediction"].contains("regime")) {
+      regimes.insert(l["prediction"]["regime"].get<std::string>());
+      EXPECT_GE(l["prediction"]["device_s"].get<double>(), 0);
+    }
+  }
+  EXPECT_FALSE(regimes.empty());
+  for (const std::string& r : regimes) EXPECT_TRUE(r == "dispatch" || r == "memory" || r == "compute") << r;
+  // The text report shows each layer's time and regime.
+  CommandOutput text = Analyze(kSrc + "/models/lenet5.json --batch 64 --profile " + h200);
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("bound by"), std::string::npos);
+
+  // The CPU default profile is fp32 only.
+  CommandOutput refused = Analyze(kSrc + "/models/lenet5.json --precision bf16 --profile " + kSrc +
+                                  "/data/profiles/default.json");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("was calibrated at fp32, not bf16"), std::string::npos) << refused.err;
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  CommandOutput bad = Analyze(kSrc + "/models/lenet5.json --precision fp8");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--precision needs fp32, bf16 or fp16"), std::string::npos) << bad.err;
 }
 
 }  // namespace

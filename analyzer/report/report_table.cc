@@ -210,9 +210,11 @@ std::string Table(const ReportInput& in, bool md) {
     if (in.prediction->outside_range > 0) {
       out += (md ? "\n**Warning:** " : "warning: ") +
              std::to_string(in.prediction->outside_range) +
-             (in.prediction->outside_range == 1 ? " layer (!) is" : " layers (!) are") +
-             " more than 2x outside the sizes the profile timed for their family: their "
-             "predictions extrapolate.\n";
+             (in.prediction->outside_range == 1
+                  ? " layer (!) is more than 2x outside the sizes the profile timed for its "
+                    "family: its prediction extrapolates.\n"
+                  : " layers (!) are more than 2x outside the sizes the profile timed for their "
+                    "families: their predictions extrapolate.\n");
     }
   }
 

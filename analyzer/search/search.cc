@@ -78,8 +78,8 @@ bool EnergyAware(const StrategyOptions& o) {
 
 }  // namespace
 
-EnergyOracle::EnergyOracle(const Space& space, const Profile* profile)
-    : space_(space), profile_(profile) {}
+EnergyOracle::EnergyOracle(const Space& space, const Profile* profile, std::string precision)
+    : space_(space), profile_(profile), precision_(std::move(precision)) {}
 
 Result<std::optional<Prediction>> EnergyOracle::Predict(const Params& params) {
   Result<std::string> architecture = ExpandArchitecture(space_, params);
@@ -103,7 +103,7 @@ Result<std::optional<Prediction>> EnergyOracle::Predict(const Params& params) {
     run.samples = training.train_samples;
     run.epochs = training.epochs;
     run.batch = cost->batch;
-    const RunPrediction r = PredictRun(PredictStep(*cost, *profile_), run);
+    const RunPrediction r = PredictRun(PredictStep(*cost, *profile_, precision_), run);
     return std::optional<Prediction>(
         Prediction{r.total.mid.energy_j, r.total.low.energy_j, r.total.high.energy_j});
   };
@@ -173,6 +173,7 @@ Result<SearchOutcome> RunSearch(const SearchOptions& options, Trainer& trainer,
   if (!profile_path.empty()) {
     Result<Profile> profile = LoadProfile(profile_path);
     if (!profile.ok()) return profile.status();
+    if (Status s = ProfilePrecision(*profile, options.precision); !s.ok()) return s;
     out.profile = std::move(*profile);
   } else if (EnergyAware(options.strategy)) {
     return Status::Error(
@@ -194,7 +195,7 @@ Result<SearchOutcome> RunSearch(const SearchOptions& options, Trainer& trainer,
   out.key = study.key();
   out.study_path = options.study_path;
 
-  EnergyOracle oracle(out.space, out.profile ? &*out.profile : nullptr);
+  EnergyOracle oracle(out.space, out.profile ? &*out.profile : nullptr, options.precision);
   const EnergyPredictor predictor = [&](const Params& p) -> Result<double> {
     Result<std::optional<Prediction>> r = oracle.Predict(p);
     if (!r.ok()) return r.status();

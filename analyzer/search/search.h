@@ -30,7 +30,8 @@ namespace joulecast::search {
 class EnergyOracle {
  public:
   /// `profile` may be null: points are then only checked to build, with no prediction.
-  EnergyOracle(const Space& space, const Profile* profile);
+  /// `precision` is the training precision predicted (the profile must have it).
+  EnergyOracle(const Space& space, const Profile* profile, std::string precision = "fp32");
 
   /// The prediction of `params` (nullopt without a profile). Errors, one line: the architecture
   /// does not expand, load or cost (naming the parameters).
@@ -42,6 +43,7 @@ class EnergyOracle {
  private:
   const Space& space_;
   const Profile* profile_;
+  std::string precision_;
   std::map<std::string, Result<std::optional<Prediction>>> cache_;
 };
 
@@ -55,6 +57,8 @@ struct SearchOptions {
   std::string profile_path;
   std::string default_profile_path;
   double lease_s = 24 * 3600;  ///< Study::Open's lease.
+  /// Training precision the predictions are for (fp32, bf16, fp16); the profile must have it.
+  std::string precision = "fp32";
 };
 
 /// What a search ran, and the whole study after it.

@@ -117,6 +117,8 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
 
   // The plan: layers of every design interleaved, then the networks, per precision.
   std::vector<Planned> plan;
+  const bool with_fp32 =
+      std::find(o.precisions.begin(), o.precisions.end(), "fp32") != o.precisions.end();
   for (const std::string& precision : o.precisions) {
     auto count = [&](const std::string& d) {
       return std::max(4, static_cast<int>(std::lround(per_design * DesignWeight(d))));
@@ -126,8 +128,10 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
     // Interleaved: round i takes every design that has an i-th point.
     for (int i = 0; i < rounds; ++i) {
       for (const std::string& d : LayerDesigns()) {
-        // Autocast changes only the matrix products; the rest borrow fp32's (time_fit.h).
-        if (precision != "fp32" && d.rfind("conv", 0) != 0 && d.rfind("linear", 0) != 0) continue;
+        // Autocast changes only the matrix products; the rest borrow fp32's (time_fit.h) when
+        // fp32 is calibrated too.
+        const bool matmul = d.rfind("conv", 0) == 0 || d.rfind("linear", 0) == 0;
+        if (precision != "fp32" && !matmul && with_fp32) continue;
         if (i < count(d)) plan.push_back({d, i, precision});
       }
     }

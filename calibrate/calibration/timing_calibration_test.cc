@@ -212,7 +212,9 @@ TEST_F(TimingCalibrationTest, MeasuresFitsAProfileAndResumesWithoutMeasuring) {
   EXPECT_EQ(Families(fitted->profile, "fp32"), families);
   EXPECT_EQ(fitted->profile.meter_kind, "estimate");
   EXPECT_EQ(fitted->profile.hardware.at("cpu_model"), kCpuModel);
-  EXPECT_GT(fitted->profile.power.active_w, 0);
+  // The same measurements fit to the same power model.
+  EXPECT_DOUBLE_EQ(fitted->profile.power.active_w, p.power.active_w);
+  EXPECT_DOUBLE_EQ(fitted->profile.power.dynamic_w, p.power.dynamic_w);
   EXPECT_EQ(Rows(options.db_path), kPlanned);
 }
 

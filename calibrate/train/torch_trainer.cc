@@ -105,6 +105,7 @@ Result<search::TrialOutcome> TorchTrainer::Train(const search::TrialRequest& req
   options.train.weight_decay = t.weight_decay;
   options.train.threads = options_.threads;
   options.train.device = options_.device;
+  options.train.precision = options_.precision;
   options.train.seed =
       request.seed ^ (0x9e3779b97f4a7c15ULL * (static_cast<uint64_t>(request.trial) + 1));
   Result<TrainValidation> r = TrainAndValidate(*graph, train, validation, options, *meter_);

@@ -25,6 +25,7 @@ struct TorchTrainerOptions {
   std::string dataset_dir = kFashionMnistDir;
   std::string device = "cpu";  ///< "cpu" or "cuda[:N]".
   int threads = 0;             ///< libtorch intra-op threads; 0 keeps libtorch's default.
+  std::string precision = "fp32";  ///< fp32, bf16 or fp16 (autocast).
   MeterOptions meter;          ///< Which meter (`--meter`, `--cpu-watts`); gpu fields are set here.
 };
 
