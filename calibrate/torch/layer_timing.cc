@@ -97,9 +97,14 @@ Result<LayerTiming> TimeLayer(const Graph& graph, const LayerTimingOptions& opti
     for (int i = 0; i < options.warmup_calls; ++i) forward_backward();
     sync();
     t0 = Clock::now();
-    for (int i = 0; i < t.calls; ++i) forward_backward();
+    int calls = 0;
+    while (calls < options.max_calls &&
+           (calls < t.calls || seconds(Clock::now() - t0) < options.min_window_s)) {
+      forward_backward();
+      ++calls;
+    }
     sync();
-    t.forward_backward_s = seconds(Clock::now() - t0) / t.calls;
+    t.forward_backward_s = seconds(Clock::now() - t0) / calls;
     return t;
   } catch (const std::exception& e) {
     return Status::Error(model + ": timing failed: " + torch_internal::FirstLine(e));

@@ -30,7 +30,7 @@ struct LayerTimingOptions {
 struct LayerTiming {
   double forward_s = 0;           ///< Mean wall time of one forward call.
   double forward_backward_s = 0;  ///< Mean of one forward then backward call.
-  int calls = 0;                  ///< Timed calls of each kind.
+  int calls = 0;                  ///< Timed forward calls (forward+backward: at least as many).
 };
 
 /// Times `graph` (typically one layer, loaded by the JSON front end at its batch) in training
@@ -39,8 +39,8 @@ struct LayerTiming {
 /// options.input_needs_grad. Forward: options.warmup_calls untimed calls, then calls between two
 /// device synchronisations until at least options.min_calls have run and options.min_window_s
 /// has passed, or options.max_calls have run; `calls` is how many. Forward then backward: as
-/// many warm-up calls, then exactly `calls` timed ones (a window at least as long), each
-/// back-propagating one fixed standard-normal gradient of the first output's shape. Gradients
+/// many warm-up calls, then timed ones until at least `calls` have run and options.min_window_s
+/// has passed (or options.max_calls), each back-propagating one fixed standard-normal gradient of the first output's shape. Gradients
 /// are dropped before each backward (as zero_grad(set_to_none=True) does), so none accumulates.
 /// The forward runs under autocast at options.precision, the backward outside it.
 /// options.threads > 0 sets libtorch's intra-op threads for the whole process; a CUDA device
