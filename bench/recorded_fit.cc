@@ -53,9 +53,10 @@ int main(int argc, char** argv) {
               d->layers.size(), train.size(), test.size());
   for (const auto& [precision, m] : fit->time_models) {
     std::printf("%s: launch %.2f us, device scale conv %.3f linear %.3f memory %.3f, optimizer "
-                "%.3g launches/tensor, step overhead %.3f ms; %zu families\n", precision.c_str(),
-                m.launch_s * 1e6, m.device_scale.conv, m.device_scale.linear,
+                "%.3g launches/tensor, step overhead %.3f ms, dynamic power %.1f W; %zu families\n",
+                precision.c_str(), m.launch_s * 1e6, m.device_scale.conv, m.device_scale.linear,
                 m.device_scale.memory, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
+                m.dynamic_w,
                 m.families.size());
     for (const auto& [name, f] : m.families) {
       std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f/%7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g\n",

@@ -150,10 +150,10 @@ std::string Summary(const TimingOutcome& o, const std::string& output) {
   for (const auto& [precision, m] : p.time_models) {
     std::snprintf(line, sizeof line,
                   "%s: launch %.3g us, device scale conv %.3g linear %.3g memory %.3g, optimizer "
-                  "%.3g launches/tensor, step overhead %.3g ms\n",
+                  "%.3g launches/tensor, step overhead %.3g ms, dynamic power %.1f W\n",
                   precision.c_str(), m.launch_s * 1e6, m.device_scale.conv,
                   m.device_scale.linear, m.device_scale.memory,
-                  m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3);
+                  m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3, m.dynamic_w);
     s += line;
     std::snprintf(line, sizeof line, "  %-22s %7s  %-9s %12s %12s %12s\n", "family", "timings",
                   "cv_mape", "floor fwd", "GMAC/s fwd", "GB/s fwd");

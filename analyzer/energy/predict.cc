@@ -23,7 +23,8 @@ StepPrediction PredictTimePower(const ModelCost& cost, const Profile& profile,
   StepPrediction p;
   p.precision = precision;
   const TimeModel& model = profile.time_models.at(precision);
-  const PowerModel& power = profile.power;
+  PowerModel power = profile.power;
+  if (model.dynamic_w > 0) power.dynamic_w = model.dynamic_w;
   const int element_bytes = ElementBytes(precision);
   p.layers.resize(cost.layers.size());
   p.layer_times.resize(cost.layers.size());

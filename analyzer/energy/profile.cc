@@ -117,6 +117,7 @@ TimeModel ReadTimeModel(const json& j, const std::string& ptr) {
   m.optimizer_launches_per_tensor = Number(o, ptr + "/optimizer", "launches_per_tensor");
   m.optimizer_bytes_per_param = Number(o, ptr + "/optimizer", "bytes_per_param");
   m.optimizer_bytes_per_s = Number(o, ptr + "/optimizer", "bytes_per_s");
+  if (j.contains("dynamic_w")) m.dynamic_w = Number(j, ptr, "dynamic_w");
   const json& families = Field(j, ptr, "families", json::value_t::object);
   for (auto it = families.begin(); it != families.end(); ++it) {
     const std::string fp = ptr + "/families/" + it.key();
@@ -139,7 +140,7 @@ ordered_json TimeModelJson(const TimeModel& m) {
           {"optimizer", {{"launches_per_tensor", m.optimizer_launches_per_tensor},
                          {"bytes_per_param", m.optimizer_bytes_per_param},
                          {"bytes_per_s", m.optimizer_bytes_per_s}}},
-          {"families", families}};
+          {"dynamic_w", m.dynamic_w}, {"families", families}};
 }
 
 ordered_json ModelJson(const LinearModel& m) {

@@ -65,6 +65,9 @@ struct TimeModel {
   double optimizer_launches_per_tensor = 0;  ///< Adam's or SGD's launches per parameter tensor.
   double optimizer_bytes_per_param = 0;      ///< Memory traffic of the update per parameter.
   double optimizer_bytes_per_s = 0;          ///< Bandwidth of the update.
+  /// Power added while the device is busy at this precision (tensor cores at bf16 draw other
+  /// power than at fp32); 0: the profile's PowerModel::dynamic_w.
+  double dynamic_w = 0;
   std::map<std::string, FamilyTime> families;  ///< By model class.
 };
 

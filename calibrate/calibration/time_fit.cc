@@ -318,31 +318,49 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
     }
     out.models[precision] = m;
   }
-  // Power: energy = time x active + time x (busy / predicted time) x dynamic, on measured time.
-  double a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0;
+  // Power: energy = time x active + time x (busy / predicted time) x dynamic(precision), on
+  // measured time: one active power, a dynamic power per precision, non-negative least squares
+  // on relative errors (coordinate descent: a few unknowns, a convex objective).
+  std::vector<std::string> names;
+  for (const auto& [precision, m] : out.models) names.push_back(precision);
+  const size_t k = names.size() + 1;
+  std::vector<std::vector<double>> gram(k, std::vector<double>(k, 0.0));
+  std::vector<double> rhs(k, 0.0);
+  std::vector<int> count(k, 0);
   for (size_t i : use) {
     const NetworkSample& n = networks[i];
     auto it = out.models.find(n.precision);
     if (it == out.models.end() || !(n.energy_j > 0)) continue;
     const auto [time, busy] = StepTime(it->second, terms.at(n.precision)[i]);
+    const size_t p = 1 + static_cast<size_t>(std::find(names.begin(), names.end(), n.precision) -
+                                             names.begin());
     const double w = 1 / n.energy_j;
-    const double x1 = n.time_s * w, x2 = n.time_s * std::min(1.0, busy / time) * w;
-    a11 += x1 * x1;
-    a12 += x1 * x2;
-    a22 += x2 * x2;
-    b1 += x1;
-    b2 += x2;
+    std::vector<double> x(k, 0.0);
+    x[0] = n.time_s * w;
+    x[p] = n.time_s * std::min(1.0, busy / time) * w;
+    ++count[p];
+    for (size_t a = 0; a < k; ++a) {
+      rhs[a] += x[a];
+      for (size_t b = 0; b < k; ++b) gram[a][b] += x[a] * x[b];
+    }
   }
-  const double det = a11 * a22 - a12 * a12;
-  double active = det != 0 ? (b1 * a22 - b2 * a12) / det : 0;
-  double dynamic = det != 0 ? (a11 * b2 - a12 * b1) / det : 0;
-  if (active < 0 || dynamic < 0 || det == 0) {
-    // One of the two alone: the better of the two non-negative one-term fits.
-    const double only_active = a11 > 0 ? b1 / a11 : 0, only_dynamic = a22 > 0 ? b2 / a22 : 0;
-    const double loss_active = a11 * only_active * only_active - 2 * b1 * only_active;
-    const double loss_dynamic = a22 * only_dynamic * only_dynamic - 2 * b2 * only_dynamic;
-    active = loss_active <= loss_dynamic ? only_active : 0;
-    dynamic = loss_active <= loss_dynamic ? 0 : only_dynamic;
+  std::vector<double> theta(k, 0.0);
+  for (int sweep = 0; sweep < 500; ++sweep) {
+    for (size_t a = 0; a < k; ++a) {
+      if (gram[a][a] <= 0) continue;
+      double r = rhs[a];
+      for (size_t b = 0; b < k; ++b) {
+        if (b != a) r -= gram[a][b] * theta[b];
+      }
+      theta[a] = std::max(0.0, r / gram[a][a]);
+    }
+  }
+  const double active = theta[0];
+  // The shared dynamic power is fp32's (else the first precision's); each precision keeps its own.
+  const auto fp32 = std::find(names.begin(), names.end(), "fp32");
+  const double dynamic = theta[fp32 != names.end() ? 1 + (fp32 - names.begin()) : 1];
+  for (size_t p = 0; p < names.size(); ++p) {
+    out.models[names[p]].dynamic_w = count[p + 1] > 0 ? theta[p + 1] : dynamic;
   }
   out.power = {options.idle_w, active, dynamic, options.limit_w};
   return out;
@@ -353,7 +371,8 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
 Estimate PredictNetwork(const TimeModel& model, const PowerModel& power, const ModelCost& cost,
                         int element_bytes) {
   const auto [time, busy] = StepTime(model, Terms(model, cost, element_bytes));
-  double energy = time * power.active_w + busy * power.dynamic_w;
+  const double dynamic = model.dynamic_w > 0 ? model.dynamic_w : power.dynamic_w;
+  double energy = time * power.active_w + busy * dynamic;
   if (power.limit_w > 0) energy = std::min(energy, time * power.limit_w);
   return {energy, time};
 }
