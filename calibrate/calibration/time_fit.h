@@ -6,8 +6,9 @@
 //   2. The network context, from whole training steps: per precision, the host time per
 //      launch, the device scale, the optimizer's time per parameter tensor and the per-step
 //      overhead, again on squared log errors of the step time, with the families fixed.
-//   3. Power, from the same steps' energy over their measured time: active and dynamic watts by
-//      non-negative least squares on relative errors, given each step's predicted device share.
+//   3. Power, from the same steps' energy over their measured time: one active power and a dynamic
+//      power per precision by non-negative least squares on relative errors, given each step's
+//      predicted device share.
 // The whole-network error is cross-validated: stages 2 and 3 are refitted without each fold of
 // networks and predict it. Nothing here needs libtorch; tests fit recorded measurements.
 #pragma once
