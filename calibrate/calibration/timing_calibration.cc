@@ -102,7 +102,7 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
   EnergyMeter& meter = *meter_ptr;
   const bool gpu = CudaIndex(o.device) >= 0;
   const LayerDesignLimits limits = gpu ? GpuLimits() : CpuLimits();
-  const int per_design = o.layers_per_design > 0 ? o.layers_per_design : o.quick ? 6 : 16;
+  const int per_design = o.layers_per_design > 0 ? o.layers_per_design : o.quick ? 5 : 16;
   const int networks = o.networks > 0 ? o.networks : o.quick ? 8 : gpu ? 12 : 24;
   const double window_s = o.window_s > 0 ? o.window_s
                           : meter.real()  ? (o.quick ? 3.0 : 5.0)

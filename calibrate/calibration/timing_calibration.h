@@ -34,7 +34,7 @@ struct TimingCalibrationOptions {
   std::vector<std::string> precisions = {"fp32"};  ///< Each is timed and fitted.
   uint64_t seed = 1;
   std::string db_path;         ///< REQUIRED.
-  /// Timings per design and precision, scaled by DesignWeight() (at least 4); 0: 16 (quick 6).
+  /// Timings per design and precision, scaled by DesignWeight() (at least 4); 0: 16 (quick 5).
   int layers_per_design = 0;
   int networks = 0;            ///< 0: 24 on a CPU, 12 on a GPU (quick 8), per precision.
   /// Each network's measured window; 0: 5 s with a real counter (quick 3 s), 1 s (0.5 s) with
