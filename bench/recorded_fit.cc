@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (const NetworkSample& n : test) {
     const Estimate e = PredictNetwork(fit->time_models.at(n.precision), fit->power, n.cost,
-                                      ElementBytes(n.precision));
+                                      n.precision);
     const double ee = e.energy_j / n.energy_j - 1, te = e.time_s / n.time_s - 1;
     std::printf("| %s | %s | %lld | %.3f | %.3f | %+.1f%% | %.2f | %.2f | %+.1f%% |\n", n.name.c_str(),
                 n.precision.c_str(), static_cast<long long>(n.cost.batch), n.energy_j, e.energy_j,
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   // half's too, for the ratio only.
   for (const NetworkSample& n : train) {
     const Estimate e = PredictNetwork(fit->time_models.at(n.precision), fit->power, n.cost,
-                                      ElementBytes(n.precision));
+                                      n.precision);
     if (!ratio.count(n.name)) ratio[n.name][n.precision] = {n.energy_j, e.energy_j};
     else if (!ratio[n.name].count(n.precision)) ratio[n.name][n.precision] = {n.energy_j, e.energy_j};
   }

@@ -247,18 +247,17 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source)
       p.power.limit_w = Number(power, "/power", "limit_w");
       if (j.contains("tf32")) p.tf32 = Field(j, "", "tf32", json::value_t::string).get<std::string>();
     }
-    // Version 1 keyed its models by kind only, under "kinds"; a kind name is a model class.
-    const char* key = schema == "joulecast.profile/1" ? "kinds" : "models";
-    if (p.version == 3 && !j.contains(key)) j[key] = json::object();
-    const json& models = Field(j, "", key, json::value_t::object);
-    for (auto it = models.begin(); it != models.end(); ++it) {
-      const std::string ptr = std::string("/") + key + "/" + it.key();
-      if (!IsModelClass(it.key())) {
-        throw FieldError{ptr, "is not a model class (a layer kind, or kind.variant)"};
+    if (p.version < 3) {
+      // Version 1 keyed its models by kind only, under "kinds"; a kind name is a model class.
+      const char* key = p.version == 1 ? "kinds" : "models";
+      const json& models = Field(j, "", key, json::value_t::object);
+      for (auto it = models.begin(); it != models.end(); ++it) {
+        const std::string ptr = std::string("/") + key + "/" + it.key();
+        if (!IsModelClass(it.key())) {
+          throw FieldError{ptr, "is not a model class (a layer kind, or kind.variant)"};
+        }
+        p.models[it.key()] = ReadModel(*it, ptr);
       }
-      p.models[it.key()] = ReadModel(*it, ptr);
-    }
-    if (p.version < 3 || j.contains("step")) {
       p.step = ReadModel(Field(j, "", "step", json::value_t::object), "/step");
     }
     if (j.contains("networks")) {

@@ -10,10 +10,6 @@ namespace {
 
 double D(const Count& c) { return static_cast<double>(c.value()); }
 
-bool HasGemm(const LayerCost& layer) {
-  return layer.gemm_m > 0 && layer.gemm_n > 0 && layer.gemm_k > 0 && layer.groups <= 1;
-}
-
 double Efficiency(const FamilyTime& f, const LayerCost& layer) {
   if (!HasGemm(layer)) return 1;
   auto part = [](double half, int64_t size) {
@@ -23,6 +19,10 @@ double Efficiency(const FamilyTime& f, const LayerCost& layer) {
 }
 
 }  // namespace
+
+bool HasGemm(const LayerCost& layer) {
+  return layer.gemm_m > 0 && layer.gemm_n > 0 && layer.gemm_k > 0 && layer.groups <= 1;
+}
 
 const char* RegimeName(Regime regime) {
   switch (regime) {

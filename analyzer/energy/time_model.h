@@ -97,6 +97,10 @@ struct LayerTime {
 /// Kernel launches (or dispatched ops) of a layer's forward and backward passes, by kind.
 std::pair<double, double> Launches(Kind kind);
 
+/// True for a dense (one-group) convolution or matrix product with a known M x N x K: the
+/// layers whose efficiency falls with their matrix sizes.
+bool HasGemm(const LayerCost& layer);
+
 /// Bytes per element at a precision: 4 for fp32, 2 for bf16 and fp16.
 int ElementBytes(const std::string& precision);
 

@@ -1,5 +1,7 @@
 #include "analyzer/search/study.h"
 
+#include "analyzer/core/utc_time.h"
+
 #include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -152,15 +154,6 @@ std::string HostName() {
 
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string UtcNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string Error(sqlite3* db, const std::string& path, const std::string& what) {

@@ -15,9 +15,6 @@ namespace {
 double D(const Count& c) { return static_cast<double>(c.value()); }
 
 bool HasMacs(const LayerCost& l) { return l.work.macs_fwd.value() > 0; }
-bool HasGemm(const LayerCost& l) {
-  return l.gemm_m > 0 && l.gemm_n > 0 && l.gemm_k > 0 && l.groups <= 1;
-}
 
 // A family's parameters as a point of log space; which ones exist depends on the layers.
 struct FamilyLayout {
@@ -208,7 +205,11 @@ NetworkTerms Terms(const TimeModel& model, const ModelCost& cost, int element_by
   return t;
 }
 
-// Step time and device-busy time of a network under the stage-2 parameters in `m`.
+// Step time and device-busy time of a network under the stage-2 parameters in `m`: the sum
+// PredictStep() makes (PredictLayerTime(), OptimizerTime()), over precomputed terms so that the
+// thousands of evaluations of a fit do not look families up again. The cross-validation
+// predicts with PredictStep() itself (PredictNetwork()), so a drift between the two would show
+// as held-out error.
 std::pair<double, double> StepTime(const TimeModel& m, const NetworkTerms& t) {
   double time = 0, busy = 0;
   for (size_t i = 0; i < t.dev_fwd.size(); ++i) {
@@ -369,12 +370,12 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
 }  // namespace
 
 Estimate PredictNetwork(const TimeModel& model, const PowerModel& power, const ModelCost& cost,
-                        int element_bytes) {
-  const auto [time, busy] = StepTime(model, Terms(model, cost, element_bytes));
-  const double dynamic = model.dynamic_w > 0 ? model.dynamic_w : power.dynamic_w;
-  double energy = time * power.active_w + busy * dynamic;
-  if (power.limit_w > 0) energy = std::min(energy, time * power.limit_w);
-  return {energy, time};
+                        const std::string& precision) {
+  Profile p;
+  p.version = 3;
+  p.time_models[precision] = model;
+  p.power = power;
+  return PredictStep(cost, p, precision).total;
 }
 
 Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
@@ -421,9 +422,13 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
     }
   }
   std::map<std::string, std::vector<NetworkTerms>> terms;
+  // Indexed like `networks`; only the networks of the model's own precision are ever read.
   for (const auto& [precision, m] : families) {
     std::vector<NetworkTerms>& t = terms[precision];
-    for (const NetworkSample& n : networks) t.push_back(Terms(m, n.cost, ElementBytes(precision)));
+    for (const NetworkSample& n : networks) {
+      t.push_back(n.precision == precision ? Terms(m, n.cost, ElementBytes(precision))
+                                           : NetworkTerms{});
+    }
   }
   for (const NetworkSample& n : networks) {
     if (!families.count(n.precision)) {
@@ -443,8 +448,6 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
   std::mt19937_64 rng(options.seed);
   std::shuffle(order.begin(), order.end(), rng);
   const size_t folds = std::min<size_t>(std::max(options.folds, 2), networks.size());
-  r.held_out_energy_j.assign(networks.size(), 0);
-  r.held_out_time_s.assign(networks.size(), 0);
   std::vector<double> energy_errors, time_errors;
   for (size_t k = 0; k < folds; ++k) {
     std::vector<size_t> train, test;
@@ -452,10 +455,7 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
     const Fitted f = FitContext(families, networks, terms, train, options);
     for (size_t i : test) {
       const NetworkSample& n = networks[i];
-      const Estimate e = PredictNetwork(f.models.at(n.precision), f.power, n.cost,
-                                        ElementBytes(n.precision));
-      r.held_out_energy_j[i] = e.energy_j;
-      r.held_out_time_s[i] = e.time_s;
+      const Estimate e = PredictNetwork(f.models.at(n.precision), f.power, n.cost, n.precision);
       if (n.energy_j > 0) energy_errors.push_back(std::abs(e.energy_j / n.energy_j - 1));
       time_errors.push_back(std::abs(e.time_s / n.time_s - 1));
     }

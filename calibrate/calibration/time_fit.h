@@ -57,8 +57,6 @@ struct TimeFitResult {
   std::map<std::string, TimeModel> time_models;  ///< By precision.
   PowerModel power;
   NetworkError networks;  ///< Held-out energy (and time) error of the networks.
-  /// Per network sample, in input order: held-out predictions.
-  std::vector<double> held_out_energy_j, held_out_time_s;
 };
 
 /// Fits one family on its samples (one model class, one precision).
@@ -71,8 +69,9 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
                                    const std::vector<NetworkSample>& networks,
                                    const TimeFitOptions& options);
 
-/// Step time and energy of `cost` under a fitted model (PredictStep() without a Profile).
+/// Step time and energy of `cost` under a fitted model at `precision` (PredictStep() on a
+/// profile of just that model and power).
 Estimate PredictNetwork(const TimeModel& model, const PowerModel& power, const ModelCost& cost,
-                        int element_bytes);
+                        const std::string& precision);
 
 }  // namespace joulecast

@@ -101,8 +101,7 @@ HeldOut FitHalfPredictHalf(const RecordedData& d, const std::string& precision) 
   }
   const double k = num / den;
   for (const NetworkSample* n : mine) {
-    const Estimate e = PredictNetwork(fit->time_models.at(precision), fit->power, n->cost,
-                                      ElementBytes(precision));
+    const Estimate e = PredictNetwork(fit->time_models.at(precision), fit->power, n->cost, precision);
     const double err = std::abs(e.energy_j / n->energy_j - 1);
     h.energy_mape += err;
     h.energy_max = std::max(h.energy_max, err);

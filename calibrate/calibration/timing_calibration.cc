@@ -4,12 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "analyzer/core/costs.h"
+#include "analyzer/core/utc_time.h"
 #include "analyzer/json/json_frontend.h"
 #include "calibrate/calibration/layer_design.h"
 #include "calibrate/calibration/timing_store.h"
@@ -46,15 +46,6 @@ std::string Ms(double s) {
 }
 
 }  // namespace
-
-std::string UtcNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Result<TimingOutcome> FitStored(const TimingCalibrationOptions& o, const std::vector<TimingRow>& rows,
                                 const std::vector<std::string>& precisions,
@@ -321,7 +312,6 @@ Result<TimingOutcome> FitStored(const TimingCalibrationOptions& o, const std::ve
   p.power = fit->power;
   p.networks = fit->networks;
   if (gpu) p.tf32 = "convolutions on, matmul off (PyTorch's defaults)";
-  out.fit = std::move(*fit);
   out.elapsed_s += Since(start);
   return out;
 }

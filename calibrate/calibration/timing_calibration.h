@@ -56,11 +56,7 @@ struct TimingOutcome {
   int total = 0, done = 0, resumed = 0;
   double elapsed_s = 0;
   Profile profile;      ///< When not interrupted.
-  TimeFitResult fit;
 };
-
-/// The current UTC time as ISO 8601, e.g. "2025-11-23T06:30:00Z".
-std::string UtcNow();
 
 /// Runs or resumes the calibration, reading `meter` (null only with fit_only). Errors (one
 /// line): the database, a meter that fails, a network libtorch cannot build, or the fit.
