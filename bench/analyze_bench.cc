@@ -45,26 +45,35 @@ int64_t AnalyzeOnce(benchmark::State& state, const std::string& path, const Load
   return static_cast<int64_t>(graph->nodes.size());
 }
 
-void Analyze(benchmark::State& state, const std::string& path) {
-  if (!std::filesystem::exists(path)) {
-    state.SkipWithError((path + " is missing: build the bench_data target").c_str());
-    return;
-  }
+// Whether `path` exists; when not, reports on `state` how to make it.
+bool Exists(benchmark::State& state, const std::string& path) {
+  if (std::filesystem::exists(path)) return true;
+  state.SkipWithError((path + " is missing: build the bench_data target").c_str());
+  return false;
+}
+
+// Times AnalyzeOnce on `path` for as long as `state` runs. Returns the node count, or -1 after
+// reporting the error on `state`.
+int64_t TimeAnalyses(benchmark::State& state, const std::string& path) {
+  if (!Exists(state, path)) return -1;
   int64_t nodes = 0;
   for (auto _ : state) {
     nodes = AnalyzeOnce(state, path, LoadOptions{});
-    if (nodes < 0) return;
+    if (nodes < 0) return -1;
   }
+  return nodes;
+}
+
+void Analyze(benchmark::State& state, const std::string& path) {
+  const int64_t nodes = TimeAnalyses(state, path);
+  if (nodes < 0) return;
   state.counters["nodes"] = static_cast<double>(nodes);
   state.counters["file_MB"] = static_cast<double>(std::filesystem::file_size(path)) / 1e6;
 }
 
 // Costs alone, on a graph loaded once: what the front end's share of Analyze is not.
 void CostsOnly(benchmark::State& state, const std::string& path) {
-  if (!std::filesystem::exists(path)) {
-    state.SkipWithError((path + " is missing: build the bench_data target").c_str());
-    return;
-  }
+  if (!Exists(state, path)) return;
   Result<Graph> graph = LoadModel(path, LoadOptions{});
   if (!graph.ok()) {
     state.SkipWithError(graph.status().message().c_str());
@@ -106,16 +115,9 @@ std::vector<int64_t> SyntheticSizes(const std::string& dir) {
 
 // range(0) is the node count of synthetic_N.onnx.
 void AnalyzeSynthetic(benchmark::State& state, const std::string& dir) {
-  const std::string path = dir + "/synthetic_" + std::to_string(state.range(0)) + ".onnx";
-  if (!std::filesystem::exists(path)) {
-    state.SkipWithError((path + " is missing: build the bench_data target").c_str());
-    return;
-  }
-  int64_t nodes = 0;
-  for (auto _ : state) {
-    nodes = AnalyzeOnce(state, path, LoadOptions{});
-    if (nodes < 0) return;
-  }
+  const int64_t nodes =
+      TimeAnalyses(state, dir + "/synthetic_" + std::to_string(state.range(0)) + ".onnx");
+  if (nodes < 0) return;
   state.SetComplexityN(nodes);
   state.counters["nodes"] = static_cast<double>(nodes);
   // Seconds per node: flat across sizes when growth is linear.

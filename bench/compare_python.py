@@ -2,20 +2,24 @@
 """Time Python's onnx.load + onnx.shape_inference.infer_shapes beside joulecast on the same files.
 
 Usage: compare_python.py --models-dir DIR --peak-rss BUILD/bench/peak_rss
-                         [--models resnet50,vgg16] [--repeat 3] [--cli BUILD/cli/joulecast]
+                         [--models resnet50,vgg16] [--repeat 3]
+                         [--cli BUILD/cli/joulecast --process-bench BUILD/bench/process_bench]
 
 Each measurement runs in a fresh process, so that its peak RSS is its own (VmHWM of the process,
-or GNU time's %M for the CLI; wait4's ru_maxrss would count this script's memory too):
+or the CLI's ru_maxrss as bench/process_bench, a small C++ launcher, reads it with wait4; from
+this script wait4 would count the interpreter's memory too):
   python   onnx.load(path) then onnx.shape_inference.infer_shapes(model); in-process time
            excludes interpreter start-up and `import onnx` (reported apart).
   joulecast  bench/peak_rss: LoadModel + ComputeCosts. "first" is the first analysis in the
            process, one-time ONNX schema registration included; "warm" a second one, the fair
            match for Python's time after `import onnx` (which registers the same schemas).
-  cli      (with --cli) `joulecast analyze MODEL --format json -o /dev/null`, whole process
-           (needs /usr/bin/time).
+  cli      (with --cli and --process-bench) `joulecast analyze MODEL --format json -o /dev/null`,
+           the whole process as a user runs it: start-up, dynamic linking, report.
 Every file is read once first so that both sides find it in the page cache. Reports medians over
 --repeat runs and the ratios python / joulecast: in process (against joulecast's first and warm
-analysis) and whole process against whole process.
+analysis) and whole process against whole process (Python's against `joulecast analyze`'s),
+and the issue's targets: `joulecast analyze` on VGG-16 at most 30 ms and 32 MB, on ResNet-50 at
+least 50x faster than the Python process.
 
 Needs Debian's python3-onnx: run with /usr/bin/python3.
 """
@@ -23,12 +27,12 @@ Needs Debian's python3-onnx: run with /usr/bin/python3.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+import machine
 
 PY_CHILD = r"""
 import time
@@ -80,30 +84,18 @@ def measure_peak_rss(binary, path):
             "nodes": r["nodes"], "unmodelled": r["unmodelled"]}
 
 
-def measure_cli(cli, path):
-    # GNU time forks the CLI from its own small process, so its %M is the CLI's peak alone.
-    with tempfile.NamedTemporaryFile("r") as rss_file:
-        cmd = [cli, "analyze", path, "--format", "json", "-o", os.devnull]
-        out, err, rc, wall = run_child(["/usr/bin/time", "-f", "%M", "-o", rss_file.name] + cmd)
-        if rc != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({rc}): {err.strip()}")
-        rss = int(rss_file.read().split()[-1])
-    return {"process_s": wall, "peak_rss_kb": rss}
+def measure_cli(process_bench, cli, path):
+    cmd = [cli, "analyze", path, "--format", "json", "-o", os.devnull]
+    out, err, rc, _ = run_child([process_bench, "--runs", "1", "--warmup", "0", "--"] + cmd)
+    if rc != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({rc}): {err.strip()}")
+    r = json.loads(out)
+    return {"process_s": r["wall_ms"]["median"] / 1e3,
+            "peak_rss_kb": r["peak_rss_kb"]["median"]}
 
 
 def median_of(runs, key):
     return statistics.median(r[key] for r in runs)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():
@@ -113,13 +105,18 @@ def main():
     ap.add_argument("--models", default="resnet50,vgg16")
     ap.add_argument("--peak-rss", required=True, help="path to the bench/peak_rss binary")
     ap.add_argument("--cli", help="path to the joulecast executable (optional)")
+    ap.add_argument("--process-bench",
+                    help="path to the bench/process_bench binary (needed with --cli)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per side and model (median)")
     ap.add_argument("--python", default=sys.executable,
                     help="interpreter with onnx for the Python side (default: this one)")
     ap.add_argument("--json", help="also write the raw results here")
     args = ap.parse_args()
+    if args.cli and not args.process_bench:
+        ap.error("--cli needs --process-bench BUILD/bench/process_bench")
 
-    print(f"# {cpu_model()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; "
+    cpu = machine.cpu_model() or "unknown"
+    print(f"# {cpu}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; "
           f"median of {args.repeat} runs, each a fresh process")
     results = {}
     for name in (m for m in args.models.split(",") if m):
@@ -135,7 +132,7 @@ def main():
         for _ in range(args.repeat):
             cpp.append(measure_peak_rss(args.peak_rss, path))
             if args.cli:
-                cli.append(measure_cli(args.cli, path))
+                cli.append(measure_cli(args.process_bench, args.cli, path))
             py.append(measure_python(args.python, path))
             time.sleep(1)
         results[name] = {"file_bytes": os.path.getsize(path), "python": py, "joulecast": cpp,
@@ -163,6 +160,17 @@ def main():
                              f"{median_of(cli, 'peak_rss_kb') / 1024:.1f} MB", ""))
         print(f"  ratio python/joulecast: {py_in / cpp_in:.0f}x against the first analysis, "
               f"{py_in / cpp_warm:.0f}x warm, {py_proc / cpp_proc:.0f}x whole process")
+        if cli:
+            cli_proc, cli_rss = median_of(cli, "process_s"), median_of(cli, "peak_rss_kb")
+            print(f"  python process / joulecast analyze process: {py_proc / cli_proc:.0f}x")
+            if name == "vgg16":
+                met = cli_proc <= 0.030 and cli_rss <= 32 * 1024
+                print(f"  target (at most 30 ms and 32 MB): {cli_proc * 1e3:.1f} ms, "
+                      f"{cli_rss / 1024:.1f} MB: {'met' if met else 'MISSED'}")
+            if name == "resnet50":
+                met = py_proc / cli_proc >= 50
+                print(f"  target (at least 50x the Python process): {py_proc / cli_proc:.0f}x: "
+                      f"{'met' if met else 'MISSED'}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -15,21 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/search/paper_space_testing.h"
 #include "analyzer/search/rng.h"
 #include "analyzer/search/space.h"
 #include "analyzer/search/strategy.h"
 
 namespace joulecast::search {
 namespace {
-
-const char* kSpace = R"({
-  "architecture": {"family": "SimpleCNN", "nr_conv_layers": "$nr_conv", "nr_linear_layers": 2,
-                   "input": {"shape": [1, 28, 28]}, "classes": 10},
-  "parameters": {"learning_rate": {"type": "float", "low": 1e-5, "high": 1e-1, "log": true},
-                 "beta1": {"type": "float", "low": 0.1, "high": 1.0},
-                 "beta2": {"type": "float", "low": 0.9, "high": 0.9999},
-                 "nr_conv": {"type": "int", "low": 1, "high": 4},
-                 "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]}}})";
 
 double Energy(const Params& p) {
   return 100.0 * static_cast<double>(std::get<int64_t>(p.at("nr_conv"))) *
@@ -54,7 +46,7 @@ std::vector<Observation> History(const Space& space, int trials) {
 }
 
 void Propose(benchmark::State& state, const std::string& acquisition, bool pareto) {
-  Result<Space> space = ParseSpace(kSpace, "bench");
+  Result<Space> space = ParseSpace(PaperSpaceJson(/*with_beta2=*/true), "bench");
   if (!space.ok()) {
     state.SkipWithError(space.status().message().c_str());
     return;
@@ -87,25 +79,34 @@ void Propose(benchmark::State& state, const std::string& acquisition, bool paret
       benchmark::Counter(static_cast<double>(predictions), benchmark::Counter::kAvgIterations);
 }
 
-BENCHMARK_CAPTURE(Propose, ei, std::string("ei"), false)
-    ->Arg(50)
-    ->Arg(200)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(Propose, pi, std::string("pi"), false)
-    ->Arg(200)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(Propose, ei_per_joule, std::string("ei-per-joule"), false)
-    ->Arg(200)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(Propose, ehvi, std::string("ei"), true)
-    ->Arg(200)
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+// Each acquisition, over `trials` finished trials.
+struct Case {
+  const char* name;
+  const char* acquisition;
+  bool pareto;
+  std::vector<int64_t> trials;
+};
+const Case kCases[] = {{"ei", "ei", false, {50, 200}},
+                       {"pi", "pi", false, {200}},
+                       {"ei_per_joule", "ei-per-joule", false, {200}},
+                       {"ehvi", "ei", true, {200}}};
 
 }  // namespace
 }  // namespace joulecast::search
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  using joulecast::search::Case;
+  for (const Case& c : joulecast::search::kCases) {
+    benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(
+        (std::string("Propose/") + c.name).c_str(), [&c](benchmark::State& state) {
+          joulecast::search::Propose(state, c.acquisition, c.pareto);
+        });
+    for (int64_t trials : c.trials) b->Arg(trials);
+    b->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

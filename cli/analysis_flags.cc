@@ -1,63 +1,56 @@
 #include "cli/analysis_flags.h"
 
-#include "cli/flags.h"
-
 namespace joulecast::cli {
 
-const char* const kAnalysisFlagsHelp =
-    "  --batch N       bind a symbolic batch (default 1)\n"
-    "  --input CxHxW   bind symbolic input dims, or replace a JSON architecture's input shape\n"
-    "  --samples N     training samples per epoch (default 60000, Fashion-MNIST's training set)\n"
-    "  --epochs E      epochs in the whole run (default 1)\n"
-    "  --precision P   fp32 (default), bf16 or fp16 (autocast): the profile must be calibrated\n"
-    "                  at it (joulecast calibrate --precision)\n"
-    "  --carbon-intensity G\n"
-    "                  grams of CO2e per kWh (default 480, about the world's 2023 average)\n";
-
-std::optional<std::string> ParseAnalysisFlag(const std::string& flag, const NextValue& next,
-                                             AnalysisRequest& request) {
-  constexpr int64_t kMax = int64_t{1} << 40;
-  if (flag == "--profile") {
-    auto v = next();
-    if (!v) return "--profile needs a file name";
-    request.profile_path = *v;
-  } else if (flag == "--strict") {
-    request.strict = true;
-  } else if (flag == "--batch") {
-    auto v = next();
-    auto n = v ? IntIn(*v, 1, int64_t{1} << 30) : std::nullopt;
-    if (!n) return "--batch needs a positive integer";
-    request.load.batch = n;
-  } else if (flag == "--input") {
-    auto v = next();
-    auto d = v ? DimsArg(*v) : std::nullopt;
-    if (!d) return "--input needs positive dims like 3x224x224";
-    request.load.input_chw = d;
-  } else if (flag == "--samples") {
-    auto v = next();
-    auto n = v ? IntIn(*v, 1, kMax) : std::nullopt;
-    if (!n) return "--samples needs a positive integer";
-    request.run.samples = *n;
-  } else if (flag == "--epochs") {
-    auto v = next();
-    auto n = v ? IntIn(*v, 1, int64_t{1} << 20) : std::nullopt;
-    if (!n) return "--epochs needs a positive integer";
-    request.run.epochs = *n;
-  } else if (flag == "--precision") {
-    auto v = next();
-    if (!v || (*v != "fp32" && *v != "bf16" && *v != "fp16")) {
-      return "--precision needs fp32, bf16 or fp16";
-    }
-    request.precision = *v;
-  } else if (flag == "--carbon-intensity") {
-    auto v = next();
-    auto g = v ? PositiveReal(*v) : std::nullopt;
-    if (!g || *g > 1e4) return "--carbon-intensity needs grams of CO2e per kWh, in (0, 10000]";
-    request.run.carbon_g_per_kwh = *g;
-  } else {
-    return std::nullopt;
-  }
-  return "";
+// clang-format off
+std::vector<Flag> AnalysisFlags(AnalysisRequest* request) {
+  return {
+      {.name = "--batch", .metavar = "N", .kind = FlagKind::integer, .min = 1,
+       .max = int64_t{1} << 30, .help = "bind a symbolic batch (default 1)",
+       .set = Into(&request->load.batch)},
+      {.name = "--input", .metavar = "CxHxW", .kind = FlagKind::dims,
+       .help = "bind symbolic input dims, or replace a JSON architecture's input shape",
+       .set = Into(&request->load.input_chw)},
+      {.name = "--samples", .metavar = "N", .kind = FlagKind::integer, .min = 1,
+       .max = int64_t{1} << 40,
+       .help = "training samples per epoch (default 60000, Fashion-MNIST's training set)",
+       .set = Into(&request->run.samples)},
+      {.name = "--epochs", .metavar = "E", .kind = FlagKind::integer, .min = 1,
+       .max = int64_t{1} << 20, .help = "epochs in the whole run (default 1)",
+       .set = Into(&request->run.epochs)},
+      PrecisionFlag(&request->precision,
+                    "fp32 (default), bf16 or fp16 (autocast): the profile must be calibrated\n"
+                    "at it (joulecast calibrate --precision)"),
+      {.name = "--carbon-intensity", .metavar = "G", .kind = FlagKind::real, .max = 10000,
+       .help = "grams of CO2e per kWh (default 480, about the world's 2023 average)",
+       .error = "--carbon-intensity needs grams of CO2e per kWh, in (0, 10000]",
+       .set = Into(&request->run.carbon_g_per_kwh)},
+  };
 }
 
+// clang-format on
+CommandLine AnalysisCommandLine(std::string command, std::string usage, std::vector<Flag> own,
+                                Flag format, AnalysisRequest* request, std::string* output) {
+  for (Flag& f : AnalysisFlags(request)) own.push_back(std::move(f));
+  own.push_back(std::move(format));
+  own.push_back(OutputFlag(output, "write the report to FILE instead of standard output"));
+  own.push_back(StrictFlag(request));
+  CommandLine cli(std::move(command), std::move(usage), 18, std::move(own));
+  cli.Positionals(OnePositional(&request->model, "MODEL"));
+  return cli;
+}
+
+// clang-format off
+Flag ProfileFlag(AnalysisRequest* request, std::string help) {
+  return {.name = "--profile", .metavar = "P", .kind = FlagKind::text, .empty_ok = false,
+          .help = std::move(help), .error = "--profile needs a file name",
+          .set = Into(&request->profile_path)};
+}
+
+Flag StrictFlag(AnalysisRequest* request) {
+  return {.name = "--strict", .help = "an op the analyzer does not model is an error (exit 2)",
+          .set = Into(&request->strict)};
+}
+
+// clang-format on
 }  // namespace joulecast::cli

@@ -1,24 +1,30 @@
-// The flags `analyze` and `gate` share: the profile (--profile), what to load (--batch, --input,
-// --strict) and what run to predict (--samples, --epochs, --carbon-intensity).
+// The flag rows `analyze` and `gate` share: the profile (--profile), what to load (--batch,
+// --input, --strict) and what run to predict (--samples, --epochs, --precision,
+// --carbon-intensity).
 #pragma once
 
-#include <functional>
-#include <optional>
 #include <string>
+#include <vector>
 
 #include "analyzer/analysis.h"
+#include "cli/flags.h"
 
 namespace joulecast::cli {
 
-/// Reads the next argument, nullopt when there is none.
-using NextValue = std::function<std::optional<std::string>()>;
+/// --batch, --input, --samples, --epochs, --precision and --carbon-intensity, writing to
+/// `request`, with their help.
+std::vector<Flag> AnalysisFlags(AnalysisRequest* request);
 
-/// If `flag` is one of the shared flags, reads its value with `next` into `request` and returns
-/// "" (or a one-line error); returns nullopt for any other flag, reading nothing.
-std::optional<std::string> ParseAnalysisFlag(const std::string& flag, const NextValue& next,
-                                             AnalysisRequest& request);
+/// --profile P, with the command's own help.
+Flag ProfileFlag(AnalysisRequest* request, std::string help);
 
-/// Help lines for the shared flags but --profile and --strict, which each command words itself.
-extern const char* const kAnalysisFlagsHelp;
+/// --strict.
+Flag StrictFlag(AnalysisRequest* request);
+
+/// The command line of `analyze` and `gate`: the command's `own` rows (--profile among them),
+/// AnalysisFlags, `format`, -o FILE into `output` and --strict, help at column 18, and MODEL
+/// into request->model.
+CommandLine AnalysisCommandLine(std::string command, std::string usage, std::vector<Flag> own,
+                                Flag format, AnalysisRequest* request, std::string* output);
 
 }  // namespace joulecast::cli

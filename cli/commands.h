@@ -15,16 +15,16 @@ int Analyze(const std::vector<std::string>& args);
 int Gate(const std::vector<std::string>& args);
 
 /// `joulecast measure MODEL [options]`: trains MODEL and measures time and energy per step.
-/// Needs the libtorch build; without it, says so and returns 2.
+/// Loads the libtorch back end (cli/torch_backend.h); without it, says so and returns 2.
 int Measure(const std::vector<std::string>& args);
 
 /// `joulecast calibrate -o PROFILE [options]`: measures this machine and fits a profile.
-/// Needs the libtorch build; without it, says so and returns 2.
+/// Loads the libtorch back end; without it, says so and returns 2.
 int Calibrate(const std::vector<std::string>& args);
 
 /// `joulecast search SPACE.json [options]` or `joulecast search --report A.db ...`: energy-aware
-/// search over networks and hyperparameters, kept in a study database. Without libtorch it
-/// trains only with --trainer CMD.
+/// search over networks and hyperparameters, kept in a study database. Only the built-in
+/// trainer loads the libtorch back end; --trainer CMD and --report never do.
 int Search(const std::vector<std::string>& args);
 
 /// The shipped default profile: $JOULECAST_DATA_DIR/profiles/default.json, else the source
@@ -32,7 +32,13 @@ int Search(const std::vector<std::string>& args);
 std::string DefaultProfilePath();
 
 /// Writes `text` to `path` atomically (temporary file, then rename), or to stdout for "" or
-/// "-". Returns an error line, empty on success.
+/// "-"; a device or pipe that exists (/dev/null) is written in place. Returns an error line,
+/// empty on success.
 std::string WriteOutput(const std::string& path, const std::string& text);
+
+/// Fails before any long work if `path` cannot be replaced at the end: WriteOutput's temporary
+/// file must be creatable beside it. Returns an error line ending in `not_done` ("nothing was
+/// run"), empty when it can (and for "" or "-", standard output).
+std::string CheckWritable(const std::string& path, const std::string& not_done);
 
 }  // namespace joulecast::cli

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds joulecast against a CUDA libtorch on a GPU machine that has PyTorch (pip), the CUDA
 # toolkit, CMake and ninja but no Debian packages: no libonnx/protobuf, no SQLite or zlib
-# headers, no nlohmann-json, Eigen or GoogleTest. Result: build-gpu/cli/joulecast, without the
-# ONNX front end (JSON architectures only), tests or benchmarks. docs/gpu.md has the whole recipe.
+# headers, no nlohmann-json, Eigen or GoogleTest. Result: build-gpu/cli/joulecast and beside it
+# its libtorch back end libjoulecast-torch.so (keep the two together), without the ONNX front
+# end (JSON architectures only), tests or benchmarks. docs/gpu.md has the whole recipe.
 #
 #   scripts/build-gpu.sh --fetch-deps   # on a Debian machine with apt: header-only dependencies
 #                                       # from .deb files, unpacked into .gpudeps/ (git-ignored)
@@ -61,4 +62,4 @@ cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DZLIB_INCLUDE_DIR="$usr/include" -DZLIB_LIBRARY="$zlib" \
   "$@"
 cmake --build "$build" -j"$(nproc)"
-echo "build-gpu.sh: built $build/cli/joulecast"
+echo "build-gpu.sh: built $build/cli/joulecast and $build/cli/libjoulecast-torch.so"

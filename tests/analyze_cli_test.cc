@@ -1,70 +1,24 @@
 // `joulecast analyze` end to end: exit codes, formats, output files, --strict and --profile.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <set>
-#include <onnx/onnx_pb.h>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
-#include "tests/run_command.h"
+#include "common/testing/test_util.h"
+#include "tests/cli_test_files.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using joulecast::testing::CommandOutput;
-using joulecast::testing::RunCommand;
+using namespace joulecast::testing;
 
 const std::string kBin = JOULECAST_BIN;
 const std::string kSrc = JOULECAST_SOURCE_DIR;
 
 CommandOutput Analyze(const std::string& args) { return RunCommand(kBin + " analyze " + args); }
-
-fs::path TempDir() {
-  fs::path d = fs::temp_directory_path() /
-               ("joulecast_analyze_cli_" +
-                std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-// x -> Relu -> com.example:Mystery -> Sigmoid, as an ONNX file.
-fs::path WriteModelWithCustomOp(const fs::path& dir) {
-  onnx::ModelProto m;
-  m.set_ir_version(7);
-  m.add_opset_import()->set_version(14);
-  auto* custom = m.add_opset_import();
-  custom->set_domain("com.example");
-  custom->set_version(1);
-  onnx::GraphProto* g = m.mutable_graph();
-  g->set_name("custom");
-  auto* in = g->add_input();
-  in->set_name("x");
-  auto* tt = in->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx::TensorProto::FLOAT);
-  tt->mutable_shape()->add_dim()->set_dim_param("batch");
-  tt->mutable_shape()->add_dim()->set_dim_value(8);
-  auto node = [&](const char* op, const char* domain, const char* a, const char* b) {
-    onnx::NodeProto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_domain(domain);
-    n->set_name(std::string(op) + "_node");
-    n->add_input(a);
-    n->add_output(b);
-  };
-  node("Relu", "", "x", "r");
-  node("Mystery", "com.example", "r", "m");
-  node("Sigmoid", "", "m", "y");
-  g->add_output()->set_name("y");
-  fs::path p = dir / "custom.onnx";
-  std::ofstream f(p, std::ios::binary);
-  m.SerializeToOstream(&f);
-  return p;
-}
 
 TEST(AnalyzeCli, TextReportOfABundledModel) {
   CommandOutput r = Analyze(kSrc + "/models/lenet5.json");
@@ -74,7 +28,7 @@ TEST(AnalyzeCli, TextReportOfABundledModel) {
 }
 
 TEST(AnalyzeCli, JsonToAFileAtABatch) {
-  fs::path dir = TempDir();
+  const TempDir dir;
   fs::path out = dir / "report.json";
   CommandOutput r =
       Analyze(kSrc + "/models/simplecnn.json --batch 64 --format json -o " + out.string());
@@ -95,7 +49,8 @@ TEST(AnalyzeCli, MarkdownForAPullRequest) {
 }
 
 TEST(AnalyzeCli, UnmodelledOpsAreListedAndStrictMakesThemErrors) {
-  fs::path model = WriteModelWithCustomOp(TempDir());
+  const TempDir dir;
+  fs::path model = WriteModelWithCustomOp(dir.path());
   CommandOutput r = Analyze(model.string());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Mystery_node (com.example:Mystery): op not modelled"), std::string::npos)
@@ -104,23 +59,23 @@ TEST(AnalyzeCli, UnmodelledOpsAreListedAndStrictMakesThemErrors) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("node 'Mystery_node' (com.example:Mystery): op not modelled"),
             std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(Lines(r.err), 1u) << r.err;
 }
 
 TEST(AnalyzeCli, BadInputIsOneLineAndExitTwo) {
-  fs::path dir = TempDir();
+  const TempDir dir;
   std::ofstream(dir / "empty.onnx").close();
   std::ofstream(dir / "typo.json") << R"({"input": {"shape": [1, 28, 28]}, "layers": [)"
                                       R"({"op": "conv2d", "out_channel": 6, "kernel": 5}]})";
   for (const std::string& args :
-       {(dir / "empty.onnx").string(), (dir / "typo.json").string(), dir.string() + "/none.onnx",
+       {(dir / "empty.onnx").string(), (dir / "typo.json").string(), (dir / "none.onnx").string(),
         kSrc + "/README.md", kSrc + "/models/lenet5.json --batch 0",
         kSrc + "/models/lenet5.json --format yaml", kSrc + "/models/lenet5.json --bogus",
         kSrc + "/models/lenet5.json --profile " + (dir / "typo.json").string(),
         kSrc + "/models/lenet5.json -o /nonexistent-dir/out.txt"}) {
     CommandOutput r = Analyze(args);
     EXPECT_EQ(r.exit_code, 2) << args;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+    EXPECT_EQ(Lines(r.err), 1u) << args << ": " << r.err;
     EXPECT_EQ(r.err.rfind("joulecast analyze: ", 0), 0u) << r.err;
   }
   EXPECT_NE(Analyze((dir / "typo.json").string()).err.find("/layers/0/out_channel"),
@@ -128,14 +83,8 @@ TEST(AnalyzeCli, BadInputIsOneLineAndExitTwo) {
 }
 
 TEST(AnalyzeCli, ProfilePredictsEnergyPerStep) {
-  fs::path dir = TempDir();
-  fs::path profile = dir / "p.json";
-  std::ofstream(profile) << R"({"schema": "joulecast.profile/1", "created": "2026-11-23T00:00:00Z",
-    "device": "cpu", "hardware": {"cpu_model": "test"},
-    "meter": {"kind": "estimate", "real": false, "description": "test"},
-    "kinds": {"conv": {"features": ["macs_fwd"], "energy_j": [1e-6], "time_s": [1e-9],
-                       "cv_mape": 0.1, "samples": 3}},
-    "step": {"features": ["one"], "energy_j": [0.5], "time_s": [0.01], "cv_mape": 0, "samples": 3}})";
+  const TempDir dir;
+  const fs::path profile = WriteTestProfile(dir.path());
   CommandOutput r = Analyze(kSrc + "/models/lenet5.json --format json --profile " + profile.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
@@ -175,7 +124,7 @@ TEST(AnalyzeCli, PrecisionAndRegimesWithASchemaThreeProfile) {
                                   "/data/profiles/default.json");
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.err.find("was calibrated at fp32, not bf16"), std::string::npos) << refused.err;
-  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  EXPECT_EQ(Lines(refused.err), 1u) << refused.err;
   CommandOutput bad = Analyze(kSrc + "/models/lenet5.json --precision fp8");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--precision needs fp32, bf16 or fp16"), std::string::npos) << bad.err;

@@ -1,22 +1,19 @@
 // `joulecast gate` end to end: exit codes, the summary line, every format, baselines made by
 // `joulecast analyze --format json`, and one-line errors for bad usage and bad baselines.
 #include <gtest/gtest.h>
-#include <onnx/onnx_pb.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "tests/run_command.h"
+#include "common/testing/test_util.h"
+#include "tests/cli_test_files.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using joulecast::testing::CommandOutput;
-using joulecast::testing::RunCommand;
+using namespace joulecast::testing;
 
 const std::string kBin = JOULECAST_BIN;
 const std::string kSrc = JOULECAST_SOURCE_DIR;
@@ -26,52 +23,19 @@ CommandOutput Gate(const std::string& args) { return RunCommand(kBin + " gate " 
 
 std::string Model(const std::string& name) { return kSrc + "/models/" + name; }
 
-fs::path TempDir() {
-  fs::path d = fs::temp_directory_path() /
-               ("joulecast_gate_cli_" +
-                std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-size_t Count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
-
-size_t Lines(const std::string& s) {
-  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
-// A profile with round numbers: conv costs 1 µJ per forward MAC (cv 10%), a step 0.5 J, and no
-// other kind has a model. LeNet-5's one conv does 117,600 MACs per sample, so at batch 1 a step
-// is 0.6176 J (upper bound 0.62936 J); 100 samples x 2 epochs are 200 steps: 123.52 J
-// (upper bound 125.872 J).
-fs::path WriteProfile(const fs::path& dir) {
-  fs::path p = dir / "profile.json";
-  std::ofstream(p) << R"({"schema": "joulecast.profile/1", "created": "2026-11-23T00:00:00Z",
-    "device": "cpu", "hardware": {"cpu_model": "test"},
-    "meter": {"kind": "estimate", "real": false, "description": "test meter"},
-    "kinds": {"conv": {"features": ["macs_fwd"], "energy_j": [1e-6], "time_s": [1e-9],
-                       "cv_mape": 0.1, "samples": 3}},
-    "step": {"features": ["one"], "energy_j": [0.5], "time_s": [0.01], "cv_mape": 0, "samples": 3}})";
-  return p;
-}
-
 std::string Lenet(const fs::path& profile) {
   return Model("lenet5.json") + " --samples 100 --epochs 2 --profile " + profile.string();
 }
 
-TEST(GateCli, WithinBudgetExitsZero) {
-  fs::path profile = WriteProfile(TempDir());
-  CommandOutput r = Gate(Lenet(profile) + " --budget 124J");
+// Every test has a folder of its own, and the round-number profile in it.
+class GateCli : public ::testing::Test {
+ protected:
+  const TempDir dir_;
+  const fs::path profile_ = WriteTestProfile(dir_.path());
+};
+
+TEST_F(GateCli, WithinBudgetExitsZero) {
+  CommandOutput r = Gate(Lenet(profile_) + " --budget 124J");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err,
             "joulecast gate: OK: whole-run energy 124 J is within budget 124 J (0.4% left) (1 "
@@ -85,13 +49,12 @@ TEST(GateCli, WithinBudgetExitsZero) {
                        "are predicted as zero"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("profile " + profile.string()), std::string::npos);
+  EXPECT_NE(r.out.find("profile " + profile_.string()), std::string::npos);
   EXPECT_NE(r.out.find("estimated, not measured"), std::string::npos);
 }
 
-TEST(GateCli, OverBudgetExitsOne) {
-  fs::path profile = WriteProfile(TempDir());
-  CommandOutput r = Gate(Lenet(profile) + " --budget 123J");
+TEST_F(GateCli, OverBudgetExitsOne) {
+  CommandOutput r = Gate(Lenet(profile_) + " --budget 123J");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(r.err.rfind("joulecast gate: FAIL: whole-run energy 124 J exceeds budget 123 J by "
                         "0.4%",
@@ -102,34 +65,31 @@ TEST(GateCli, OverBudgetExitsOne) {
   EXPECT_NE(r.out.find("FAIL budget:"), std::string::npos) << r.out;
 }
 
-TEST(GateCli, PerStepAndPerEpochAndEmissions) {
-  fs::path profile = WriteProfile(TempDir());
-  EXPECT_EQ(Gate(Lenet(profile) + " --budget 0.62J --per step").exit_code, 0);
-  EXPECT_EQ(Gate(Lenet(profile) + " --budget 0.61J --per step").exit_code, 1);
-  EXPECT_EQ(Gate(Lenet(profile) + " --budget 62J --per epoch").exit_code, 0);
-  EXPECT_EQ(Gate(Lenet(profile) + " --budget 61J --per epoch").exit_code, 1);
+TEST_F(GateCli, PerStepAndPerEpochAndEmissions) {
+  EXPECT_EQ(Gate(Lenet(profile_) + " --budget 0.62J --per step").exit_code, 0);
+  EXPECT_EQ(Gate(Lenet(profile_) + " --budget 0.61J --per step").exit_code, 1);
+  EXPECT_EQ(Gate(Lenet(profile_) + " --budget 62J --per epoch").exit_code, 0);
+  EXPECT_EQ(Gate(Lenet(profile_) + " --budget 61J --per epoch").exit_code, 1);
   // 123.52 J = 3.431e-5 kWh: 16.5 mg CO2e at 480 g/kWh, 3.43 mg at 100 g/kWh.
-  CommandOutput r = Gate(Lenet(profile) + " --budget 0.01gCO2e");
+  CommandOutput r = Gate(Lenet(profile_) + " --budget 0.01gCO2e");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("whole-run emissions 16.5 mgCO2e exceeds budget 10 mgCO2e"),
             std::string::npos)
       << r.err;
-  EXPECT_EQ(Gate(Lenet(profile) + " --budget 0.01gCO2e --carbon-intensity 100").exit_code, 0);
+  EXPECT_EQ(Gate(Lenet(profile_) + " --budget 0.01gCO2e --carbon-intensity 100").exit_code, 0);
 }
 
-TEST(GateCli, ConservativeGatesOnTheUpperBound) {
-  fs::path profile = WriteProfile(TempDir());
-  EXPECT_EQ(Gate(Lenet(profile) + " --budget 125J").exit_code, 0);
-  CommandOutput r = Gate(Lenet(profile) + " --budget 125J --conservative");
+TEST_F(GateCli, ConservativeGatesOnTheUpperBound) {
+  EXPECT_EQ(Gate(Lenet(profile_) + " --budget 125J").exit_code, 0);
+  CommandOutput r = Gate(Lenet(profile_) + " --budget 125J --conservative");
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("whole-run energy (upper bound) 126 J exceeds budget 125 J"),
             std::string::npos)
       << r.err;
 }
 
-TEST(GateCli, BaselineFromAnalyzeThenABiggerModel) {
-  fs::path dir = TempDir();
-  fs::path base = dir / "base.json";
+TEST_F(GateCli, BaselineFromAnalyzeThenABiggerModel) {
+  fs::path base = dir_ / "base.json";
   CommandOutput a = RunCommand(kBin + " analyze " + Model("simplecnn.json") + " --format json -o " +
                                base.string());
   ASSERT_EQ(a.exit_code, 0) << a.err;
@@ -182,20 +142,18 @@ TEST(GateCli, BaselineFromAnalyzeThenABiggerModel) {
   EXPECT_EQ(both.err.find("baseline"), std::string::npos) << both.err;
 }
 
-TEST(GateCli, JunitIsWellFormedXml) {
-  fs::path dir = TempDir();
-  fs::path profile = WriteProfile(dir);
-  fs::path base = dir / "base.json";
-  ASSERT_EQ(RunCommand(kBin + " analyze " + Lenet(profile) + " --format json -o " + base.string())
+TEST_F(GateCli, JunitIsWellFormedXml) {
+  fs::path base = dir_ / "base.json";
+  ASSERT_EQ(RunCommand(kBin + " analyze " + Lenet(profile_) + " --format json -o " + base.string())
                 .exit_code,
             0);
-  fs::path xml_path = dir / "gate.xml";
-  CommandOutput r = Gate(Lenet(profile) + " --budget 100J --baseline " + base.string() +
+  fs::path xml_path = dir_ / "gate.xml";
+  CommandOutput r = Gate(Lenet(profile_) + " --budget 100J --baseline " + base.string() +
                          " --max-increase 5% --format junit -o " + xml_path.string());
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
   EXPECT_FALSE(fs::exists(xml_path.string() + ".tmp"));
-  const std::string xml = Slurp(xml_path);
+  const std::string xml = ReadFile(xml_path);
   EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites ", 0), 0u) << xml;
   EXPECT_NE(xml.find("<testsuite name=\"joulecast gate\" tests=\"2\" failures=\"1\""),
             std::string::npos)
@@ -218,9 +176,8 @@ TEST(GateCli, JunitIsWellFormedXml) {
   EXPECT_EQ(parse.out, "testsuites 2 1\n") << parse.err;
 }
 
-TEST(GateCli, MarkdownTableForAPullRequest) {
-  fs::path profile = WriteProfile(TempDir());
-  CommandOutput r = Gate(Lenet(profile) + " --budget 200J --format markdown");
+TEST_F(GateCli, MarkdownTableForAPullRequest) {
+  CommandOutput r = Gate(Lenet(profile_) + " --budget 200J --format markdown");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("### joulecast gate: \xE2\x9C\x85 passed (1 check)\n", 0), 0u) << r.out;
   EXPECT_NE(r.out.find("| check | limit | predicted | margin | result |"), std::string::npos);
@@ -232,13 +189,11 @@ TEST(GateCli, MarkdownTableForAPullRequest) {
   EXPECT_NE(r.out.find("> **Warning:** the profile has no model for"), std::string::npos);
 }
 
-TEST(GateCli, JsonReport) {
-  fs::path dir = TempDir();
-  fs::path profile = WriteProfile(dir);
-  fs::path out = dir / "gate.json";
-  CommandOutput r = Gate(Lenet(profile) + " --budget 1kJ --format json -o " + out.string());
+TEST_F(GateCli, JsonReport) {
+  fs::path out = dir_ / "gate.json";
+  CommandOutput r = Gate(Lenet(profile_) + " --budget 1kJ --format json -o " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  nlohmann::json j = nlohmann::json::parse(Slurp(out));
+  nlohmann::json j = nlohmann::json::parse(ReadFile(out));
   EXPECT_EQ(j["schema"], "joulecast.gate/1");
   EXPECT_TRUE(j["pass"].get<bool>());
   ASSERT_EQ(j["checks"].size(), 1u);
@@ -250,11 +205,11 @@ TEST(GateCli, JsonReport) {
   EXPECT_NEAR(j["prediction"]["total"]["energy_j_high"].get<double>(), 125.872, 1e-9);
   EXPECT_EQ(j["prediction"]["run"]["steps"], 200);
   EXPECT_EQ(j["model"]["name"], "lenet5");
-  EXPECT_EQ(j["profile"]["source"], profile.string());
+  EXPECT_EQ(j["profile"]["source"], profile_.string());
   EXPECT_EQ(j["profile"]["meter"]["kind"], "estimate");
 }
 
-TEST(GateCli, DefaultProfileIsUsedAndNamed) {
+TEST_F(GateCli, DefaultProfileIsUsedAndNamed) {
   CommandOutput r = Gate(Model("lenet5.json") + " --budget 1MJ --format json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
@@ -262,16 +217,15 @@ TEST(GateCli, DefaultProfileIsUsedAndNamed) {
   EXPECT_EQ(j["profile"]["source"], kSrc + "/data/profiles/default.json");
 }
 
-TEST(GateCli, BadBaselinesAreOneLineAndExitTwo) {
-  fs::path dir = TempDir();
-  fs::path profile = WriteProfile(dir);
-  std::ofstream(dir / "corrupt.json") << "{\"schema\": \"joulecast.analysis/1\", ";
-  std::ofstream(dir / "gate.json") << R"({"schema": "joulecast.gate/1"})";
+TEST_F(GateCli, BadBaselinesAreOneLineAndExitTwo) {
+  std::ofstream(dir_ / "corrupt.json") << "{\"schema\": \"joulecast.analysis/1\", ";
+  std::ofstream(dir_ / "gate.json") << R"({"schema": "joulecast.gate/1"})";
   // A report made without a profile has no prediction.
-  ASSERT_EQ(RunCommand("JOULECAST_DATA_DIR=" + dir.string() + " " + kBin + " analyze " +
-                       Model("lenet5.json") + " --format json -o " + (dir / "noprof.json").string())
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunCommand("JOULECAST_DATA_DIR=" + dir_.path().string() + " " + kBin + " analyze " +
+                 Model("lenet5.json") + " --format json -o " + (dir_ / "noprof.json").string())
+          .exit_code,
+      0);
   struct Case {
     std::string file, says;
   };
@@ -280,18 +234,17 @@ TEST(GateCli, BadBaselinesAreOneLineAndExitTwo) {
                         Case{"noprof.json", "noprof.json: /prediction is missing"},
                         Case{"none.json", "none.json: cannot open the baseline report"}}) {
     CommandOutput r =
-        Gate(Lenet(profile) + " --baseline " + (dir / c.file).string() + " --max-increase 5%");
+        Gate(Lenet(profile_) + " --baseline " + (dir_ / c.file).string() + " --max-increase 5%");
     EXPECT_EQ(r.exit_code, 2) << c.file << ": " << r.err;
     EXPECT_EQ(Lines(r.err), 1u) << r.err;
-    EXPECT_EQ(r.err.rfind("joulecast gate: " + dir.string() + "/" + c.says, 0), 0u) << r.err;
+    EXPECT_EQ(r.err.rfind("joulecast gate: " + dir_.path().string() + "/" + c.says, 0), 0u)
+        << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
   }
 }
 
-TEST(GateCli, BadUsageIsOneLineAndExitTwo) {
-  fs::path dir = TempDir();
-  fs::path profile = WriteProfile(dir);
-  const std::string lenet = Lenet(profile);
+TEST_F(GateCli, BadUsageIsOneLineAndExitTwo) {
+  const std::string lenet = Lenet(profile_);
   struct Case {
     std::string args, says;
   };
@@ -313,9 +266,9 @@ TEST(GateCli, BadUsageIsOneLineAndExitTwo) {
            Case{lenet + " --budget 1kJ --bogus", "unknown option '--bogus'"},
            Case{lenet + " --budget 1kJ " + Model("simplecnn.json"), "more than one MODEL"},
            Case{lenet + " --budget 1kJ -o /nonexistent-dir/out.txt", "cannot open for writing"},
-           Case{Model("lenet5.json") + " --budget 1kJ --profile " + (dir / "none.json").string(),
+           Case{Model("lenet5.json") + " --budget 1kJ --profile " + (dir_ / "none.json").string(),
                 "cannot open the profile"},
-           Case{dir.string() + "/none.onnx --budget 1kJ", "none.onnx"},
+           Case{dir_.path().string() + "/none.onnx --budget 1kJ", "none.onnx"},
        }) {
     CommandOutput r = Gate(c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args << ": " << r.err;
@@ -324,52 +277,16 @@ TEST(GateCli, BadUsageIsOneLineAndExitTwo) {
     EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << ": " << r.err;
   }
   // No profile at all: the gate needs one.
-  CommandOutput r = RunCommand("JOULECAST_DATA_DIR=" + dir.string() + " " + kBin + " gate " +
-                               Model("lenet5.json") + " --budget 1kJ");
+  CommandOutput r = RunCommand("JOULECAST_DATA_DIR=" + dir_.path().string() + " " + kBin +
+                               " gate " + Model("lenet5.json") + " --budget 1kJ");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no profile: give --profile"), std::string::npos) << r.err;
 }
 
-// x (batch x 8) -> Relu -> com.example:Mystery -> Sigmoid, as an ONNX file: Mystery is not
-// modelled, and Sigmoid, whose input shape is then unknown, neither.
-fs::path WriteModelWithCustomOp(const fs::path& dir) {
-  onnx::ModelProto m;
-  m.set_ir_version(7);
-  m.add_opset_import()->set_version(14);
-  auto* custom = m.add_opset_import();
-  custom->set_domain("com.example");
-  custom->set_version(1);
-  onnx::GraphProto* g = m.mutable_graph();
-  g->set_name("custom");
-  auto* in = g->add_input();
-  in->set_name("x");
-  auto* tt = in->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(onnx::TensorProto::FLOAT);
-  tt->mutable_shape()->add_dim()->set_dim_param("batch");
-  tt->mutable_shape()->add_dim()->set_dim_value(8);
-  auto node = [&](const char* op, const char* domain, const char* a, const char* b) {
-    onnx::NodeProto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_domain(domain);
-    n->set_name(std::string(op) + "_node");
-    n->add_input(a);
-    n->add_output(b);
-  };
-  node("Relu", "", "x", "r");
-  node("Mystery", "com.example", "r", "m");
-  node("Sigmoid", "", "m", "y");
-  g->add_output()->set_name("y");
-  fs::path p = dir / "custom.onnx";
-  std::ofstream f(p, std::ios::binary);
-  m.SerializeToOstream(&f);
-  return p;
-}
-
-TEST(GateCli, UnmodelledNodesAreAWarningAndStrictMakesThemErrors) {
-  fs::path dir = TempDir();
-  fs::path model = WriteModelWithCustomOp(dir);
+TEST_F(GateCli, UnmodelledNodesAreAWarningAndStrictMakesThemErrors) {
+  fs::path model = WriteModelWithCustomOp(dir_.path());
   const std::string args =
-      model.string() + " --profile " + WriteProfile(dir).string() + " --budget 1MJ --format json";
+      model.string() + " --profile " + profile_.string() + " --budget 1MJ --format json";
   CommandOutput r = Gate(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json j = nlohmann::json::parse(r.out);
@@ -385,7 +302,7 @@ TEST(GateCli, UnmodelledNodesAreAWarningAndStrictMakesThemErrors) {
   EXPECT_EQ(Lines(r.err), 1u) << r.err;
 }
 
-TEST(GateCli, HelpAndTheCommandList) {
+TEST_F(GateCli, HelpAndTheCommandList) {
   CommandOutput help = Gate("--help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("no space"), std::string::npos) << help.out;

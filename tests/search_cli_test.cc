@@ -3,51 +3,23 @@
 // strategy, resume, the JSON schema, failed trials, two workers on one study, Ctrl-C, a worker
 // killed mid-trial, the reports, and one-line errors.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 
-#include "tests/run_command.h"
+#include "common/testing/test_util.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using joulecast::testing::CommandOutput;
-using joulecast::testing::RunCommand;
+using namespace joulecast::testing;
 using nlohmann::json;
 
 const std::string kBin = JOULECAST_BIN;
 const std::string kSrc = JOULECAST_SOURCE_DIR;
-
-fs::path TempDir() {
-  fs::path d =
-      fs::temp_directory_path() / ("joulecast_search_cli_" + std::to_string(getpid()) + "_" +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-size_t Lines(const std::string& s) {
-  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
-size_t Count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
 
 constexpr const char* kSpace = R"({
   "architecture": {"family": "SimpleCNN", "nr_conv_layers": "$nr_conv", "nr_linear_layers": 2,
@@ -79,20 +51,15 @@ print(json.dumps({"accuracy": max(0.0, min(1.0, acc)),
 )";
 
 struct Fixture {
-  fs::path dir, space, trainer;
+  TempDir dir;
+  fs::path space = dir / "space.json", trainer = dir / "trainer.py";
+  Fixture() {
+    std::ofstream(space) << kSpace;
+    std::ofstream(trainer) << kTrainer;
+  }
   std::string Trainer() const { return "--trainer '/usr/bin/python3 " + trainer.string() + "'"; }
   std::string Db(const std::string& name = "s.db") const { return (dir / name).string(); }
 };
-
-Fixture Make() {
-  Fixture s;
-  s.dir = TempDir();
-  s.space = s.dir / "space.json";
-  s.trainer = s.dir / "trainer.py";
-  std::ofstream(s.space) << kSpace;
-  std::ofstream(s.trainer) << kTrainer;
-  return s;
-}
 
 // A shell loop that waits (up to a minute) until `path` exists: a trial has started.
 std::string WaitFor(const std::string& path) {
@@ -115,7 +82,7 @@ void ExpectOneLineError(const CommandOutput& r, const std::string& what) {
 }
 
 TEST(SearchCli, EachStrategyRunsItsTrials) {
-  Fixture s = Make();
+  Fixture s;
   for (const std::string strategy : {"grid", "random", "bo"}) {
     CommandOutput r = Search(s.space.string() + " --strategy " + strategy +
                              " --trials 6 --seed 3 --format json " + s.Trainer());
@@ -135,7 +102,7 @@ TEST(SearchCli, EachStrategyRunsItsTrials) {
 }
 
 TEST(SearchCli, JsonHasTheDocumentedFields) {
-  Fixture s = Make();
+  Fixture s;
   CommandOutput r = Search(s.space.string() + " --strategy random --trials 4 --format json " +
                            s.Trainer() + " --study " + s.Db());
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -177,7 +144,7 @@ TEST(SearchCli, JsonHasTheDocumentedFields) {
 }
 
 TEST(SearchCli, RunningAgainWithMoreTrialsAddsThem) {
-  Fixture s = Make();
+  Fixture s;
   const std::string args = s.space.string() + " --strategy bo --seed 2 --study " + s.Db() + " " +
                            s.Trainer() + " --format json";
   CommandOutput first = Search(args + " --trials 6");
@@ -200,7 +167,7 @@ TEST(SearchCli, RunningAgainWithMoreTrialsAddsThem) {
 }
 
 TEST(SearchCli, OtherOptionsOnAStudyAreOneLineNamingTheFlag) {
-  Fixture s = Make();
+  Fixture s;
   ASSERT_EQ(Search(s.space.string() + " --strategy random --trials 2 --study " + s.Db() + " " +
                    s.Trainer())
                 .exit_code,
@@ -214,7 +181,7 @@ TEST(SearchCli, OtherOptionsOnAStudyAreOneLineNamingTheFlag) {
 }
 
 TEST(SearchCli, AFailedTrialDoesNotStopTheSearch) {
-  Fixture s = Make();
+  Fixture s;
   CommandOutput r = RunCommand("FAIL_CONV=2 " + kBin + " search " + s.space.string() +
                                " --strategy grid --trials 30 --format json " + s.Trainer());
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -241,14 +208,14 @@ TEST(SearchCli, AFailedTrialDoesNotStopTheSearch) {
 }
 
 TEST(SearchCli, TwoWorkersShareOneStudy) {
-  Fixture s = Make();
+  Fixture s;
   const std::string worker = "SLEEP=0.05 " + kBin + " search " + s.space.string() +
                              " --strategy random --trials 12 --study " + s.Db() + " " +
                              s.Trainer() + " >/dev/null";
   CommandOutput r = RunCommand("(" + worker + " 2>" + (s.dir / "a.err").string() + " & " + worker +
                                " 2>" + (s.dir / "b.err").string() + " & wait)");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string a = Slurp(s.dir / "a.err"), b = Slurp(s.dir / "b.err");
+  const std::string a = ReadFile(s.dir / "a.err"), b = ReadFile(s.dir / "b.err");
   EXPECT_EQ(Count(a, " done: accuracy ") + Count(b, " done: accuracy "), 12u) << a << b;
   CommandOutput report = Search("--report " + s.Db() + " --format json");
   ASSERT_EQ(report.exit_code, 0) << report.err;
@@ -272,7 +239,7 @@ TEST(SearchCli, TwoWorkersShareOneStudy) {
 
 // Ctrl-C stops after the current trial, which is recorded as done; the study resumes.
 TEST(SearchCli, InterruptStopsAfterTheCurrentTrial) {
-  Fixture s = Make();
+  Fixture s;
   const std::string cmd = kBin + " search " + s.space.string() +
                           " --strategy random --trials 5 --study " + s.Db() + " " + s.Trainer();
   CommandOutput r = RunCommand("(SLEEP=1.5 STARTED=" + s.Db("started") + " " + cmd + " & pid=$!; " +
@@ -294,7 +261,7 @@ TEST(SearchCli, InterruptStopsAfterTheCurrentTrial) {
 
 // A worker killed mid-trial leaves the trial running; the next run redoes it under its number.
 TEST(SearchCli, KilledSearchResumesWithoutLosingOrDuplicatingATrial) {
-  Fixture s = Make();
+  Fixture s;
   const std::string cmd = kBin + " search " + s.space.string() +
                           " --strategy random --trials 4 --study " + s.Db() + " " + s.Trainer();
   RunCommand("(SLEEP=3 STARTED=" + s.Db("started") + " " + cmd + " & pid=$!; " +
@@ -314,7 +281,7 @@ TEST(SearchCli, KilledSearchResumesWithoutLosingOrDuplicatingATrial) {
 }
 
 TEST(SearchCli, TextReportShowsTheTableAndTheBest) {
-  Fixture s = Make();
+  Fixture s;
   CommandOutput r = Search(s.space.string() + " --strategy random --trials 3 " + s.Trainer());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("strategy random"), std::string::npos) << r.out;
@@ -325,7 +292,7 @@ TEST(SearchCli, TextReportShowsTheTableAndTheBest) {
 }
 
 TEST(SearchCli, HtmlReportComparesStudies) {
-  Fixture s = Make();
+  Fixture s;
   for (const std::string strategy : {"random", "bo"}) {
     ASSERT_EQ(Search(s.space.string() + " --strategy " + strategy + " --trials 6 --study " +
                      s.Db(strategy + ".db") + " " + s.Trainer())
@@ -336,7 +303,7 @@ TEST(SearchCli, HtmlReportComparesStudies) {
   CommandOutput r = Search("--report " + s.Db("random.db") + " " + s.Db("bo.db") +
                            " --format html -o " + html.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string page = Slurp(html);
+  const std::string page = ReadFile(html);
   EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
   for (const char* id :
        {"id=\"best-vs-energy\"", "id=\"accuracy-vs-energy\"", "id=\"effect-learning_rate\"",
@@ -354,7 +321,7 @@ TEST(SearchCli, HtmlReportComparesStudies) {
 }
 
 TEST(SearchCli, BadInputIsOneLineAndExitTwo) {
-  Fixture s = Make();
+  Fixture s;
   std::ofstream(s.dir / "bad.json")
       << R"({"architecture": {"family": "SimpleCNN"}, "parameters": {"lr": {"type": "complex"}}})";
   ExpectOneLineError(Search((s.dir / "bad.json").string() + " " + s.Trainer()), "bad.json");
@@ -379,7 +346,7 @@ TEST(SearchCli, BadInputIsOneLineAndExitTwo) {
 }
 
 TEST(SearchCli, EnergyBudgetKeepsPredictedCostsUnderIt) {
-  Fixture s = Make();
+  Fixture s;
   // Find the predicted energies, then allow only the cheapest architecture.
   CommandOutput all =
       Search(s.space.string() + " --strategy grid --trials 30 --format json " + s.Trainer());

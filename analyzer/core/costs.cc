@@ -1,8 +1,7 @@
 #include "analyzer/core/costs.h"
 
-#include <algorithm>
-#include <cctype>
-
+#include "analyzer/core/op_context.h"
+#include "analyzer/core/op_registry.h"
 #include "analyzer/core/patterns.h"
 
 namespace joulecast {
@@ -25,8 +24,6 @@ bool Work::overflowed() const {
          im2col_elements.overflowed() || elements_in.overflowed();
 }
 
-namespace {
-
 Count Elements(const Tensor& t) {
   Count n = 1;
   for (int64_t d : t.dims) n = n * Count(d);
@@ -35,16 +32,16 @@ Count Elements(const Tensor& t) {
 
 Count Bytes(const Tensor& t) { return Elements(t) * Count(DTypeBytes(t.dtype)); }
 
-bool IsPlumbingOp(Op op) {
-  return op == Op::Shape || op == Op::Size || op == Op::Constant || op == Op::ConstantOfShape ||
-         op == Op::Range;
+bool CostContext::any_grad() const {
+  for (size_t i = 0; i < n_.inputs.size(); ++i) {
+    if (grad(i)) return true;
+  }
+  return false;
 }
 
-// Ops whose output carries no gradient back to its inputs.
-bool BlocksGradient(Op op) {
-  return IsPlumbingOp(op) || op == Op::Equal || op == Op::Floor || op == Op::Ceil ||
-         op == Op::Cast;
-}
+void NoOpCost(const CostContext&, Work&, LayerCost&) {}
+
+namespace {
 
 // Facts about every tensor derived in one forward pass over the graph.
 struct Flow {
@@ -63,6 +60,7 @@ Flow Propagate(const Graph& g, const CostOptions& options) {
     f.from_input[i] = t.role == Role::input;
   }
   for (const Node& n : g.nodes) {
+    const OpSpec& spec = Spec(n.op);
     bool data = false, grad = false, input = false;
     for (int in : n.inputs) {
       if (in < 0) continue;
@@ -70,43 +68,16 @@ Flow Propagate(const Graph& g, const CostOptions& options) {
       grad = grad || f.needs_grad[in];
       input = input || f.from_input[in];
     }
-    for (int out : n.outputs) {
-      bool folded = g.tensors[out].int_values.has_value() || IsPlumbingOp(n.op);
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      const int out = n.outputs[k];
+      bool folded = g.tensors[out].int_values.has_value() || spec.has(kPlumbing);
       f.data[out] = data && !folded;
-      f.needs_grad[out] = grad && !folded && !BlocksGradient(n.op);
+      f.needs_grad[out] = grad && !folded && !spec.has(kNoGradient) &&
+                          (k == 0 || !spec.has(kGradFirstOutputOnly));
       f.from_input[out] = input && !folded;
     }
   }
-  // BatchNormalization's running-statistics outputs and MaxPool's indices take no gradient.
-  for (const Node& n : g.nodes) {
-    for (size_t k = 1; k < n.outputs.size(); ++k) {
-      if (n.op == Op::BatchNormalization || n.op == Op::MaxPool || n.op == Op::Dropout) {
-        f.needs_grad[n.outputs[k]] = false;
-      }
-    }
-  }
   return f;
-}
-
-// Which activations a node's backward needs, following PyTorch's autograd.
-enum class Saves { nothing, input, output, inputs };
-
-Saves SavedBy(Op op) {
-  switch (op) {
-    case Op::Conv: case Op::ConvTranspose: case Op::Gemm: case Op::MatMul: return Saves::inputs;
-    case Op::BatchNormalization: case Op::LayerNormalization: case Op::InstanceNormalization:
-      return Saves::input;
-    case Op::Relu: case Op::Sigmoid: case Op::Tanh: case Op::Softmax: case Op::LogSoftmax:
-    case Op::Sqrt: case Op::Exp: case Op::Reciprocal: case Op::Elu:
-      return Saves::output;
-    case Op::LeakyRelu: case Op::HardSigmoid: case Op::HardSwish: case Op::Clip: case Op::Gelu:
-    case Op::Erf: case Op::Softplus: case Op::PRelu: case Op::Selu: case Op::MaxPool:
-    case Op::AveragePool: case Op::GlobalMaxPool: case Op::ReduceMax: case Op::Log:
-    case Op::Abs: case Op::Max: case Op::Min: case Op::Where:
-      return Saves::input;
-    case Op::Mul: case Op::Div: case Op::Pow: return Saves::inputs;
-    default: return Saves::nothing;
-  }
 }
 
 class Counter {
@@ -116,6 +87,7 @@ class Counter {
 
   LayerCost Layer(int index, Kind kind) {
     const Node& n = g_.nodes[index];
+    const OpSpec& spec = Spec(n.op);
     LayerCost lc;
     lc.node = index;
     lc.kind = kind;
@@ -135,12 +107,9 @@ class Counter {
       if (!g_.tensors[t].shape_known) return Unmodelled(lc, "output shape unknown");
     }
     Work& w = lc.work;
-    bool any_grad = false;
+    const CostContext c(g_, n, f_.needs_grad, f_.from_input);
     for (int in : n.inputs) {
-      if (in >= 0 && f_.needs_grad[in]) {
-        w.elements_bwd += Elements(g_.tensors[in]);
-        any_grad = true;
-      }
+      if (in >= 0 && f_.needs_grad[in]) w.elements_bwd += Elements(g_.tensors[in]);
     }
     for (int out : n.outputs) {
       if (f_.data[out]) w.elements_fwd += Elements(g_.tensors[out]);
@@ -152,39 +121,11 @@ class Counter {
         w.elements_in += Elements(g_.tensors[in]);
       }
     }
-    Macs(n, w, lc);
-    if (any_grad) Saved(n, w);
-    lc.variant = Variant(n, kind);
+    lc.variant = spec.variant;
+    spec.cost(c, w, lc);
+    if (c.any_grad()) Saved(n, spec.saves, c, w);
+    if (kind != spec.kind) lc.variant.clear();  // a decomposed pattern
     return lc;
-  }
-
-  // LayerCost::variant.
-  std::string Variant(const Node& n, Kind kind) const {
-    auto lower = [](std::string_view s) {
-      std::string out(s);
-      for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      return out;
-    };
-    if (kind != KindOf(n.op)) return "";  // a decomposed pattern
-    switch (n.op) {
-      case Op::Conv: {
-        const int64_t groups = n.Int("group", 1);
-        const Tensor& x = In(n, 0);
-        if (groups > 1) return x.dims.size() >= 2 && groups == x.dims[1] ? "depthwise" : "grouped";
-        return Grad(n, 0) ? "" : "input";
-      }
-      case Op::ConvTranspose: return "transpose";
-      case Op::Gemm: case Op::MatMul: return Grad(n, 0) ? "" : "input";
-      case Op::MaxPool: return "max";
-      case Op::AveragePool: return "avg";
-      case Op::GlobalAveragePool: case Op::ReduceMean: return "global_avg";
-      case Op::GlobalMaxPool: case Op::ReduceMax: return "global_max";
-      case Op::LayerNormalization: return "layer";
-      case Op::InstanceNormalization: return "instance";
-      default: break;
-    }
-    if (kind == Kind::activation || kind == Kind::elementwise) return lower(OpName(n.op));
-    return "";
   }
 
  private:
@@ -195,78 +136,8 @@ class Counter {
     return lc;
   }
 
-  const Tensor& In(const Node& n, size_t i) const { return g_.tensors[n.inputs[i]]; }
-  bool Grad(const Node& n, size_t i) const {
-    return i < n.inputs.size() && n.inputs[i] >= 0 && f_.needs_grad[n.inputs[i]];
-  }
-
-  void Macs(const Node& n, Work& w, LayerCost& lc) const {
-    Count macs;
-    switch (n.op) {
-      case Op::Conv: {
-        const Tensor& wt = In(n, 1);
-        Count per_output = 1;
-        for (size_t i = 1; i < wt.dims.size(); ++i) per_output = per_output * Count(wt.dims[i]);
-        macs = Elements(g_.tensors[n.outputs[0]]) * per_output;
-        // Output positions (all dims but channels) x input channels x kernel area.
-        const Tensor& out = g_.tensors[n.outputs[0]];
-        Count positions = 1;
-        for (size_t i = 0; i < out.dims.size(); ++i) {
-          if (i != 1) positions = positions * Count(out.dims[i]);
-        }
-        w.im2col_elements += positions * Count(n.Int("group", 1)) * per_output;
-        Gemm(lc, positions, out.dims.size() >= 2 ? out.dims[1] / std::max<int64_t>(1, n.Int("group", 1)) : 0,
-             per_output, n.Int("group", 1));
-        break;
-      }
-      case Op::ConvTranspose: {
-        const Tensor& wt = In(n, 1);
-        Count per_input = 1;
-        for (size_t i = 1; i < wt.dims.size(); ++i) per_input = per_input * Count(wt.dims[i]);
-        macs = Elements(In(n, 0)) * per_input;
-        break;
-      }
-      case Op::Gemm: {
-        const Tensor& a = In(n, 0);
-        int64_t k = n.Int("transA", 0) ? a.dims[0] : a.dims[1];
-        macs = Elements(g_.tensors[n.outputs[0]]) * Count(k);
-        w.im2col_elements += Elements(a);
-        const Tensor& out = g_.tensors[n.outputs[0]];
-        if (out.dims.size() == 2) Gemm(lc, Count(out.dims[0]), out.dims[1], Count(k), 1);
-        break;
-      }
-      case Op::MatMul: {
-        const Tensor& a = In(n, 0);
-        macs = Elements(g_.tensors[n.outputs[0]]) * Count(a.dims.back());
-        w.im2col_elements += Elements(a);
-        const Tensor& out = g_.tensors[n.outputs[0]];
-        if (!out.dims.empty()) {
-          Gemm(lc, Count(Elements(out).value() / std::max<int64_t>(1, out.dims.back())), out.dims.back(),
-               Count(a.dims.back()), 1);
-        }
-        break;
-      }
-      default:
-        return;
-    }
-    w.macs_fwd += macs;
-    if (Grad(n, 0)) w.macs_bwd_input += macs;
-    if (Grad(n, 1)) {
-      // MatMul of two activations: both gradients are input gradients.
-      bool weight = n.op != Op::MatMul || !f_.from_input[n.inputs[1]];
-      (weight ? w.macs_bwd_weight : w.macs_bwd_input) += macs;
-    }
-  }
-
-  static void Gemm(LayerCost& lc, Count m, int64_t n, Count k, int64_t groups) {
-    lc.gemm_m = m.overflowed() ? 0 : m.value();
-    lc.gemm_n = n;
-    lc.gemm_k = k.overflowed() ? 0 : k.value();
-    lc.groups = groups;
-  }
-
   // Activation bytes kept for backward; a tensor saved by several nodes is counted once.
-  void Saved(const Node& n, Work& w) {
+  void Saved(const Node& n, Saves saves, const CostContext& c, Work& w) {
     auto keep = [&](int t) {
       if (t < 0 || saved_[t]) return;
       Role r = g_.tensors[t].role;
@@ -274,43 +145,15 @@ class Counter {
       saved_[t] = true;
       w.saved_bytes += Bytes(g_.tensors[t]);
     };
-    const Tensor& out = g_.tensors[n.outputs[0]];
-    switch (SavedBy(n.op)) {
+    switch (saves) {
       case Saves::nothing: break;
       case Saves::input: keep(n.inputs[0]); break;
       case Saves::output: keep(n.outputs[0]); break;
       case Saves::inputs:
         // Each operand is needed for the other's gradient.
         for (size_t i = 0; i < n.inputs.size() && i < 2; ++i) {
-          if (Grad(n, 1 - i)) keep(n.inputs[i]);
+          if (c.grad(1 - i)) keep(n.inputs[i]);
         }
-        break;
-    }
-    // Per-op extras: normalisation statistics, pooling indices, dropout masks.
-    switch (n.op) {
-      case Op::BatchNormalization: {
-        const Tensor& x = In(n, 0);
-        if (x.dims.size() >= 2) w.saved_bytes += Count(2 * x.dims[1]) * Count(4);
-        break;
-      }
-      case Op::LayerNormalization: case Op::InstanceNormalization: {
-        const Tensor& x = In(n, 0);
-        int64_t axis = n.op == Op::InstanceNormalization ? 2 : n.Int("axis", -1);
-        if (axis < 0) axis += static_cast<int64_t>(x.dims.size());
-        Count rows = 1;
-        for (int64_t i = 0; i < axis && i < static_cast<int64_t>(x.dims.size()); ++i) {
-          rows = rows * Count(x.dims[i]);
-        }
-        w.saved_bytes += rows * Count(2 * 4);
-        break;
-      }
-      case Op::MaxPool: case Op::GlobalMaxPool:
-        w.saved_bytes += Elements(out) * Count(8);
-        break;
-      case Op::Dropout:
-        w.saved_bytes += Elements(out);
-        break;
-      default:
         break;
     }
   }

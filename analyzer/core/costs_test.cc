@@ -118,11 +118,7 @@ TEST(Costs, UnknownOpIsListedNotSilentlyZero) {
 
 TEST(Costs, ShapePlumbingCostsNothing) {
   GraphBuilder b;
-  int x = b.Input("x", {2, 3, 4});
-  int s = b.Node(Op::Shape, {x});
-  int n = b.Node(Op::Gather, {s, b.Ints("i", {0})});
-  int t = b.Node(Op::Concat, {n, b.Ints("m", {-1})}, {{"axis", I(0)}});
-  b.Node(Op::Reshape, {x, t});
+  testing::FlattenThroughShapePlumbing(b, b.Input("x", {2, 3, 4}));
   ModelCost mc = Costs(b.g);
   EXPECT_EQ(mc.by_kind[static_cast<int>(Kind::shape)].layers, 4);
   EXPECT_EQ(mc.total.elements_fwd.value(), 0);

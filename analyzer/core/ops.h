@@ -1,4 +1,5 @@
-// Operator kinds of the IR and the cost kinds they are summarised under.
+// Operator kinds of the IR and the cost kinds they are summarised under (op_registry.h holds
+// what the analyzer knows of each op).
 //
 // The IR's operators follow ONNX semantics (attribute names, input order, broadcasting), so one
 // set of shape and cost functions serves both front ends. Lookups are by exact name through a
@@ -16,7 +17,7 @@ enum class Op {
   // Convolutions and matrix products.
   Conv, ConvTranspose, Gemm, MatMul,
   // Normalisation.
-  BatchNormalization, LayerNormalization, InstanceNormalization,
+  BatchNormalization, LayerNormalization, InstanceNormalization, GroupNormalization,
   // Activations.
   Relu, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish, Clip, Elu, Gelu, Erf, Softplus,
   Softmax, LogSoftmax, PRelu, Selu,
@@ -40,6 +41,9 @@ enum class Kind { conv, linear, relu, activation, norm, pool, elementwise, dropo
 /// Number of Kind values, for arrays indexed by Kind.
 inline constexpr int kNumKinds = 10;
 
+/// Number of Op values, Unknown included.
+inline constexpr int kNumOps = static_cast<int>(Op::Unknown) + 1;
+
 /// The ONNX op_type for an Op ("Conv", "Relu", ...). Unknown gives "Unknown".
 std::string_view OpName(Op op);
 /// The Op for an ONNX op_type in the default domain; Op::Unknown when not modelled.
@@ -51,5 +55,6 @@ std::optional<Kind> KindFromName(std::string_view name);
 /// The kind an op is summarised under when it computes on activations. (An op whose outputs
 /// fold to constants is `shape` whatever its Op; see costs.h.)
 Kind KindOf(Op op);
+// These read the op registry (op_registry.h), which has everything else about an op.
 
 }  // namespace joulecast

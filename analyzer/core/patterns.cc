@@ -109,12 +109,11 @@ std::vector<std::optional<Kind>> RecognizeDecomposedLayers(const Graph& graph) {
   std::vector<std::optional<Kind>> kinds(graph.nodes.size());
   Uses uses(graph);
   for (int i = 0; i < static_cast<int>(graph.nodes.size()); ++i) {
-    switch (graph.nodes[i].op) {
-      case Op::ReduceMean: if (!kinds[i]) LayerNorm(uses, i, kinds); break;
-      case Op::Erf: Gelu(uses, i, graph, kinds); break;
-      case Op::Sigmoid: Silu(uses, i, kinds); break;
-      default: break;
-    }
+    // Each pattern starts at the op that opens it.
+    const Op op = graph.nodes[i].op;
+    if (op == Op::ReduceMean && !kinds[i]) LayerNorm(uses, i, kinds);
+    if (op == Op::Erf) Gelu(uses, i, graph, kinds);
+    if (op == Op::Sigmoid) Silu(uses, i, kinds);
     if (!kinds[i] && SpatialReduction(graph, graph.nodes[i])) kinds[i] = Kind::pool;
   }
   return kinds;

@@ -1,4 +1,5 @@
-// Shape inference and constant folding over the IR, one pure function per Op kept in a table.
+// Shape inference and constant folding over the IR: one pure function per Op, in its row of the
+// op registry (op_registry.h).
 //
 // Tensors that already have a shape (for example from ONNX's own shape inference) keep it: this
 // pass fills in only what is missing, and folds the values of small integer tensors (Shape,

@@ -81,4 +81,13 @@ inline Attr Is(std::vector<int64_t> v) {
 }
 inline Attr S(std::string v) { Attr a; a.type = Attr::Type::text; a.s = std::move(v); return a; }
 
+/// Flattens `x` to [batch, -1] as exporters write it: Shape -> Gather(0) -> Concat with -1 ->
+/// Reshape, plumbing that shape inference folds. Returns the Reshape's output.
+inline int FlattenThroughShapePlumbing(GraphBuilder& b, int x) {
+  int shape = b.Node(Op::Shape, {x});
+  int n = b.Node(Op::Gather, {shape, b.Ints("zero", {0})});
+  int target = b.Node(Op::Concat, {n, b.Ints("minus_one", {-1})}, {{"axis", I(0)}});
+  return b.Node(Op::Reshape, {x, target});
+}
+
 }  // namespace joulecast::testing

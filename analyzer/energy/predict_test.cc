@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+
 #include "analyzer/core/shape_inference.h"
 #include "analyzer/core/test_graph_builder.h"
 #include "analyzer/energy/time_model.h"
@@ -12,21 +14,36 @@ namespace {
 using testing::GraphBuilder;
 using testing::Is;
 
-ModelCost ConvRelu(Graph& g) {
+// Finalizes, infers and costs `g`.
+ModelCost Costs(Graph& g) {
   EXPECT_TRUE(g.Finalize().ok());
   EXPECT_TRUE(InferShapes(g).empty());
   auto c = ComputeCosts(g);
   EXPECT_TRUE(c.ok());
-  return *c;
+  return c.ok() ? *c : ModelCost{};
+}
+
+// A padded 3x3 conv to 3 channels on a 2x1x4x4 input (288 MACs, 27 parameters), then `ops` in a
+// chain.
+ModelCost PaddedConvThen(std::initializer_list<Op> ops) {
+  GraphBuilder b;
+  int x = b.Input("x", {2, 1, 4, 4});
+  int y = b.Node(Op::Conv, {x, b.Param("w", {3, 1, 3, 3})}, {{"pads", Is({1, 1, 1, 1})}});
+  for (Op op : ops) y = b.Node(op, {y});
+  return Costs(b.g);
+}
+
+// A depthwise 3x3 conv on a 2x4x4x4 input (2x2 output), then `op`.
+ModelCost DepthwiseConvThen(Op op) {
+  GraphBuilder b;
+  int x = b.Input("x", {2, 4, 4, 4});
+  int c = b.Node(Op::Conv, {x, b.Param("w", {4, 1, 3, 3})}, {{"group", testing::I(4)}});
+  b.Node(op, {c});
+  return Costs(b.g);
 }
 
 TEST(Predict, SumsLinearModelsPerLayerKindAndStep) {
-  GraphBuilder b;
-  int x = b.Input("x", {2, 1, 4, 4});
-  int c = b.Node(Op::Conv, {x, b.Param("w", {3, 1, 3, 3})}, {{"pads", Is({1, 1, 1, 1})}});
-  int r = b.Node(Op::Relu, {c});
-  b.Node(Op::Sigmoid, {r});
-  ModelCost cost = ConvRelu(b.g);
+  ModelCost cost = PaddedConvThen({Op::Relu, Op::Sigmoid});
   Profile p;
   p.models["conv.input"] = {{"macs_fwd", "layers"}, {1e-3, 0.5}, {1e-6, 0.1}, 0.1, 10};
   p.models["relu"] = {{"elements_fwd"}, {0.01}, {0.001}, 0.2, 10};
@@ -47,11 +64,7 @@ TEST(Predict, SumsLinearModelsPerLayerKindAndStep) {
 }
 
 TEST(Predict, AClassWithoutAModelUsesItsKindsAndSaysSo) {
-  GraphBuilder b;
-  int x = b.Input("x", {2, 4, 4, 4});
-  int c = b.Node(Op::Conv, {x, b.Param("w", {4, 1, 3, 3})}, {{"group", testing::I(4)}});
-  b.Node(Op::Tanh, {c});
-  ModelCost cost = ConvRelu(b.g);
+  ModelCost cost = DepthwiseConvThen(Op::Tanh);
   ASSERT_EQ(ModelClass(cost.layers[0]), "conv.depthwise");
   ASSERT_EQ(ModelClass(cost.layers[1]), "activation.tanh");
   Profile p;
@@ -98,11 +111,7 @@ Profile TimePowerProfile(bool async) {
 }
 
 TEST(PredictTimePower, LayersStepAndPowerByHand) {
-  GraphBuilder b;
-  int x = b.Input("x", {2, 1, 4, 4});
-  int c = b.Node(Op::Conv, {x, b.Param("w", {3, 1, 3, 3})}, {{"pads", Is({1, 1, 1, 1})}});
-  b.Node(Op::Relu, {c});
-  ModelCost cost = ConvRelu(b.g);
+  ModelCost cost = PaddedConvThen({Op::Relu});
   const Profile p = TimePowerProfile(false);
   StepPrediction s = PredictStep(cost, p, "fp32");
   ASSERT_EQ(s.layer_times.size(), 2u);
@@ -159,11 +168,7 @@ TEST(PredictTimePower, AsyncHostRunsAheadAndTheLimitCapsPower) {
 }
 
 TEST(PredictTimePower, PrecisionsAndSubstitutes) {
-  GraphBuilder b;
-  int x = b.Input("x", {2, 4, 4, 4});
-  int c = b.Node(Op::Conv, {x, b.Param("w", {4, 1, 3, 3})}, {{"group", testing::I(4)}});
-  b.Node(Op::Sigmoid, {c});
-  ModelCost cost = ConvRelu(b.g);
+  ModelCost cost = DepthwiseConvThen(Op::Sigmoid);
   const Profile p = TimePowerProfile(true);
   EXPECT_TRUE(ProfilePrecision(p, "fp32").ok());
   const Status bf16 = ProfilePrecision(p, "bf16");

@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analyzer/energy/energy_internal.h"
+#include "common/json_fields.h"
+
 namespace joulecast {
 
 namespace {
@@ -15,11 +18,8 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-// A validation failure at a JSON pointer; caught at the edge of ParseProfile.
-struct FieldError {
-  std::string pointer;
-  std::string what;
-};
+// Validation failures are thrown at a JSON pointer and caught at the edge of ParseProfile.
+using json_fields::FieldError;
 
 // `p` is a view, not a const std::string&: GCC 13 warns (-Wdangling-reference) when a function
 // returning a reference takes a temporary string.
@@ -167,13 +167,7 @@ const LinearModel* ModelFor(const Profile& profile, const std::string& model_cla
       {"activation", "activation.tanh"}, {"pool", "pool.max"}, {"elementwise", "elementwise.add"}};
   std::vector<std::string> tries = {model_class, kind};
   if (auto it = kReference.find(kind); it != kReference.end()) tries.push_back(it->second);
-  for (const std::string& c : tries) {
-    auto it = profile.models.find(c);
-    if (it == profile.models.end()) continue;
-    if (used) *used = c;
-    return &it->second;
-  }
-  return nullptr;
+  return FirstFound(profile.models, tries, used);
 }
 
 const std::vector<std::string>& FeatureNames() {
@@ -272,8 +266,7 @@ Result<Profile> ParseProfile(const std::string& text, const std::string& source)
     }
     return p;
   } catch (const FieldError& e) {
-    return Status::Error(source + ": " + (e.pointer.empty() ? "the document" : e.pointer) + " " +
-                         e.what);
+    return Status::Error(json_fields::SentenceLine(source, e));
   } catch (const json::exception& e) {
     return Status::Error(source + ": " + e.what());
   }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace joulecast {
 namespace {
 
@@ -17,6 +20,22 @@ Profile Sample() {
   p.models["conv.depthwise"] = {{"macs_fwd"}, {3e-8}, {3e-9}, 0.1, 12};
   p.step = {{"params", "one"}, {1e-8, 0.01}, {1e-9, 0.001}, 0.05, 30};
   return p;
+}
+
+// `text` with the first `from` replaced by `to`, and the error ParseProfile gives for it.
+struct Broken {
+  std::string from, to, error;
+};
+
+void ExpectErrors(const std::string& text, const std::vector<Broken>& cases) {
+  for (const Broken& c : cases) {
+    std::string t = text;
+    const size_t at = t.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    t.replace(at, c.from.size(), c.to);
+    Result<Profile> r = ParseProfile(t, "p.json");
+    EXPECT_EQ(r.ok() ? std::string("ok") : r.status().message(), c.error) << c.from;
+  }
 }
 
 TEST(Profile, RoundTripsThroughJson) {
@@ -36,22 +55,18 @@ TEST(Profile, RoundTripsThroughJson) {
 }
 
 TEST(Profile, ErrorsNameTheField) {
-  std::string good = ProfileJson(Sample());
-  auto with = [&](const std::string& from, const std::string& to) {
-    std::string t = good;
-    t.replace(t.find(from), from.size(), to);
-    auto r = ParseProfile(t, "p.json");
-    EXPECT_FALSE(r.ok());
-    return r.status().message();
-  };
-  EXPECT_EQ(with("\"macs_fwd\"", "\"flops\""), "p.json: /models/conv/features/0 is not a known feature name");
-  EXPECT_EQ(with("\"conv\"", "\"convolution\""),
-            "p.json: /models/convolution is not a model class (a layer kind, or kind.variant)");
-  EXPECT_EQ(with("\"conv.depthwise\"", "\"conv.Depth wise\""),
-            "p.json: /models/conv.Depth wise is not a model class (a layer kind, or kind.variant)");
-  EXPECT_EQ(with("joulecast.profile/2", "joulecast.profile/9"),
-            "p.json: /schema is 'joulecast.profile/9'; this joulecast reads joulecast.profile/3 (and /2, /1): a newer joulecast wrote it, or it is not a profile");
-  EXPECT_NE(with("\"real\": false", "\"real\": true").find("/meter/real"), std::string::npos);
+  ExpectErrors(
+      ProfileJson(Sample()),
+      {{"\"macs_fwd\"", "\"flops\"", "p.json: /models/conv/features/0 is not a known feature name"},
+       {"\"conv\"", "\"convolution\"",
+        "p.json: /models/convolution is not a model class (a layer kind, or kind.variant)"},
+       {"\"conv.depthwise\"", "\"conv.Depth wise\"",
+        "p.json: /models/conv.Depth wise is not a model class (a layer kind, or kind.variant)"},
+       {"joulecast.profile/2", "joulecast.profile/9",
+        "p.json: /schema is 'joulecast.profile/9'; this joulecast reads joulecast.profile/3 (and "
+        "/2, /1): a newer joulecast wrote it, or it is not a profile"},
+       {"\"real\": false", "\"real\": true",
+        "p.json: /meter/real is true but the meter is the estimate"}});
   EXPECT_EQ(ParseProfile("{", "p.json").status().message(), "p.json: not valid JSON");
   EXPECT_EQ(LoadProfile("/nonexistent/p.json").status().message(),
             "/nonexistent/p.json: cannot open the profile");
@@ -94,23 +109,21 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   p.meter_kind = "nvml";
   p.meter_real = true;
   p.tf32 = "convolutions on, matmul off";
-  TimeModel m;
-  m.async = true;
-  m.launch_s = 5e-6;
-  m.device_scale = {1.1, 0.9, 1.2};
-  m.step_overhead_s = 1e-4;
-  m.optimizer_launches_per_tensor = 4;
-  m.optimizer_bytes_per_param = 28;
-  m.optimizer_bytes_per_s = 3e12;
-  FamilyTime f;
-  f.host_fwd_s = 1e-5;
-  f.macs_per_s_fwd = 1e14;
-  f.bytes_per_s_fwd = 3e12;
-  f.bytes_per_s_bwd = 2e12;
-  f.m0 = 100;
-  f.samples = 12;
-  f.max_macs = 1e11;
-  m.families["conv"] = f;
+  const FamilyTime conv{.host_fwd_s = 1e-5,
+                        .macs_per_s_fwd = 1e14,
+                        .bytes_per_s_fwd = 3e12,
+                        .bytes_per_s_bwd = 2e12,
+                        .m0 = 100,
+                        .samples = 12,
+                        .max_macs = 1e11};
+  const TimeModel m{.async = true,
+                    .launch_s = 5e-6,
+                    .device_scale = {1.1, 0.9, 1.2},
+                    .step_overhead_s = 1e-4,
+                    .optimizer_launches_per_tensor = 4,
+                    .optimizer_bytes_per_param = 28,
+                    .optimizer_bytes_per_s = 3e12,
+                    .families = {{"conv", conv}}};
   p.time_models["fp32"] = m;
   p.time_models["bf16"] = m;
   p.power = {80, 120, 400, 700};
@@ -133,20 +146,12 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   EXPECT_DOUBLE_EQ(back->networks.time_cv_mape, 0.12);
   EXPECT_EQ(ProfileJson(*back), text);
 
-  auto broken = [&](const std::string& from, const std::string& to) {
-    std::string t = text;
-    const size_t at = t.find(from);
-    EXPECT_NE(at, std::string::npos) << from;
-    t.replace(at, from.size(), to);
-    Result<Profile> r = ParseProfile(t, "p.json");
-    return r.ok() ? std::string("ok") : r.status().message();
-  };
-  EXPECT_EQ(broken("\"bf16\": {", "\"fp8\": {"),
-            "p.json: /time/fp8 is not a precision (fp32, bf16 or fp16)");
-  EXPECT_EQ(broken("\"launch_s\": 5e-06", "\"launch_s\": -1"),
-            "p.json: /time/bf16/launch_s must be a number >= 0");
-  EXPECT_EQ(broken("\"active_w\": 120", "\"active\": 120"),
-            "p.json: /power/active_w is missing");
+  ExpectErrors(
+      text,
+      {{"\"bf16\": {", "\"fp8\": {", "p.json: /time/fp8 is not a precision (fp32, bf16 or fp16)"},
+       {"\"launch_s\": 5e-06", "\"launch_s\": -1",
+        "p.json: /time/bf16/launch_s must be a number >= 0"},
+       {"\"active_w\": 120", "\"active\": 120", "p.json: /power/active_w is missing"}});
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <tuple>
 #include <vector>
 
+#include "analyzer/energy/energy_internal.h"
+
 namespace joulecast {
 
 namespace {
@@ -68,13 +70,7 @@ const FamilyTime* FamilyFor(const TimeModel& model, const std::string& model_cla
   } else {
     tries.push_back("relu");
   }
-  for (const std::string& c : tries) {
-    auto it = model.families.find(c);
-    if (it == model.families.end()) continue;
-    if (used) *used = c;
-    return &it->second;
-  }
-  return nullptr;
+  return FirstFound(model.families, tries, used);
 }
 
 std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer,

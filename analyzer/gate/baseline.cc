@@ -8,17 +8,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
+
 namespace joulecast::gate {
 
 namespace {
 
 using nlohmann::json;
 
-// A validation failure at a JSON pointer; caught at the edge of ParseBaseline.
-struct FieldError {
-  std::string pointer;
-  std::string what;
-};
+// Validation failures are thrown at a JSON pointer and caught at the edge of ParseBaseline.
+using json_fields::FieldError;
 
 // `ptr` is a view, not a const std::string&: GCC 13 warns (-Wdangling-reference) when a function
 // returning a reference takes a temporary string.
@@ -113,8 +112,7 @@ Result<Baseline> ParseBaseline(const std::string& text, const std::string& sourc
     b.total = ReadLevel(prediction, "total");
     return b;
   } catch (const FieldError& e) {
-    return Status::Error(source + ": " + (e.pointer.empty() ? "the document" : e.pointer) + " " +
-                         e.what);
+    return Status::Error(json_fields::SentenceLine(source, e));
   } catch (const json::exception& e) {
     return Status::Error(source + ": " + e.what());
   }

@@ -28,6 +28,26 @@ constexpr std::array<UnitInfo, 7> kUnits = {{
 
 constexpr const char* kUnitList = "J, kJ, MJ, Wh, kWh, gCO2e or kgCO2e";
 
+struct LevelInfo {
+  Level level;
+  std::string_view name;    // In flags and JSON.
+  std::string_view phrase;  // In sentences.
+};
+
+constexpr std::array<LevelInfo, 3> kLevels = {{
+    {Level::step, "step", "per-step"},
+    {Level::epoch, "epoch", "per-epoch"},
+    {Level::run, "run", "whole-run"},
+}};
+
+// The row of `level`; the whole run's for a value outside the enum.
+const LevelInfo& LevelWords(Level level) {
+  for (const LevelInfo& l : kLevels) {
+    if (l.level == level) return l;
+  }
+  return kLevels.back();
+}
+
 bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -114,22 +134,14 @@ Result<double> ParsePercent(const std::string& text) {
   return *v / 100;
 }
 
-std::string_view LevelName(Level level) {
-  switch (level) {
-    case Level::step:
-      return "step";
-    case Level::epoch:
-      return "epoch";
-    case Level::run:
-      return "run";
-  }
-  return "run";
-}
+std::string_view LevelName(Level level) { return LevelWords(level).name; }
+
+std::string LevelPhrase(Level level) { return std::string(LevelWords(level).phrase); }
 
 std::optional<Level> ParseLevel(std::string_view name) {
-  if (name == "step") return Level::step;
-  if (name == "epoch") return Level::epoch;
-  if (name == "run") return Level::run;
+  for (const LevelInfo& l : kLevels) {
+    if (l.name == name) return l.level;
+  }
   return std::nullopt;
 }
 

@@ -46,6 +46,8 @@ enum class Level { step, epoch, run };
 
 /// "step", "epoch" or "run".
 std::string_view LevelName(Level level);
+/// "per-step", "per-epoch" or "whole-run".
+std::string LevelPhrase(Level level);
 /// Parses "step", "epoch" or "run".
 std::optional<Level> ParseLevel(std::string_view name);
 

@@ -6,6 +6,7 @@
 
 #include "analyzer/analysis.h"
 #include "analyzer/gate/gate_internal.h"
+#include "analyzer/report/format.h"
 
 namespace joulecast::gate {
 
@@ -104,18 +105,6 @@ std::string AllowedPercent(double fraction) {
   return buf;
 }
 
-std::string LevelPhrase(Level level) {
-  switch (level) {
-    case Level::step:
-      return "per-step";
-    case Level::epoch:
-      return "per-epoch";
-    case Level::run:
-      return "whole-run";
-  }
-  return "whole-run";
-}
-
 const Bounded& At(const RunPrediction& run, Level level) {
   switch (level) {
     case Level::step:
@@ -129,29 +118,11 @@ const Bounded& At(const RunPrediction& run, Level level) {
 }
 
 std::string FormatAmount(double base, BudgetUnit unit) {
-  const char* name = "J";
-  double v = base;
-  if (unit == BudgetUnit::Wh || unit == BudgetUnit::kWh) {
-    name = "Wh";
-    v = base / 3600;
-  } else if (unit == BudgetUnit::gCO2e || unit == BudgetUnit::kgCO2e) {
-    name = "gCO2e";
+  if (unit == BudgetUnit::Wh || unit == BudgetUnit::kWh) return report::Quantity(base / 3600, "Wh");
+  if (unit == BudgetUnit::gCO2e || unit == BudgetUnit::kgCO2e) {
+    return report::Quantity(base, "gCO2e");
   }
-  const char* prefix[] = {"n", "\xC2\xB5", "m", "", "k", "M", "G", "T"};
-  int i = 3;
-  if (v != 0 && std::isfinite(v)) {
-    while (std::fabs(v) < 0.9995 && i > 0) {
-      v *= 1000;
-      --i;
-    }
-    while (std::fabs(v) >= 999.5 && i < 7) {
-      v /= 1000;
-      ++i;
-    }
-  }
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.3g %s%s", v, prefix[i], name);
-  return buf;
+  return report::Quantity(base, "J");
 }
 
 Subject SubjectOf(const Analysis& a) {

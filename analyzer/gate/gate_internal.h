@@ -8,9 +8,6 @@
 
 namespace joulecast::gate {
 
-/// "per-step", "per-epoch" or "whole-run".
-std::string LevelPhrase(Level level);
-
 /// An allowed increase as the user wrote it: "+5%" for 0.05.
 std::string AllowedPercent(double fraction);
 

@@ -3,10 +3,32 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 #include <nlohmann/json.hpp>
+
+#include "common/testing/test_util.h"
 
 namespace joulecast::gate {
 namespace {
+
+using joulecast::testing::Count;
+
+// Whether `text` holds `what`; a failure shows both.
+::testing::AssertionResult Contains(std::string_view text, std::string_view what) {
+  if (text.find(what) == std::string_view::npos) {
+    return ::testing::AssertionFailure() << "\"" << what << "\" is not in:\n" << text;
+  }
+  return ::testing::AssertionSuccess() << "\"" << what << "\" is in:\n" << text;
+}
+
+// Whether `text` begins with `prefix`; a failure shows both.
+::testing::AssertionResult StartsWith(std::string_view text, std::string_view prefix) {
+  if (text.substr(0, prefix.size()) != prefix) {
+    return ::testing::AssertionFailure() << "\"" << prefix << "\" does not begin:\n" << text;
+  }
+  return ::testing::AssertionSuccess();
+}
 
 // 54.5 J per step (43.6 J to 65.4 J), 10 steps per epoch, 2 epochs: 1.09 kJ in the whole run.
 Subject MakeSubject(double step_j = 54.5, double carbon_g_per_kwh = 480) {
@@ -73,7 +95,7 @@ TEST(Gate, BudgetOverAndWithin) {
   EXPECT_TRUE(within.pass);
   EXPECT_EQ(within.checks[0].message,
             "whole-run energy 303 mWh is within budget 500 Wh (99.9% left)");
-  EXPECT_EQ(SummaryLine(within).rfind("OK: whole-run energy", 0), 0u);
+  EXPECT_TRUE(StartsWith(SummaryLine(within), "OK: whole-run energy"));
 }
 
 TEST(Gate, ExactlyAtTheLimitPasses) {
@@ -152,7 +174,7 @@ TEST(Gate, DifferentRunSettingsOrProfileAreWarnedButCompared) {
   other.profile_created = "2025-01-01T00:00:00Z";
   r = Gate({.baseline = other, .max_increase = 0.10});
   ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_NE(r.warnings[0].find("another profile"), std::string::npos) << r.warnings[0];
+  EXPECT_TRUE(Contains(r.warnings[0], "another profile"));
 }
 
 TEST(Gate, ConservativeComparesTheUpperBoundWithTheBaselinesCentralValue) {
@@ -188,7 +210,7 @@ TEST(Gate, BothChecksMustPass) {
       "FAIL: whole-run energy 1.09 kJ is 9.0% above baseline 1 kJ, more than the allowed +5%");
   r = Gate({.budget = B("2kJ"), .baseline = MakeBaseline(50), .max_increase = 0.10});
   EXPECT_TRUE(r.pass);
-  EXPECT_NE(SummaryLine(r).find("; "), std::string::npos);
+  EXPECT_TRUE(Contains(SummaryLine(r), "; "));
 }
 
 TEST(Gate, CaveatsBecomeWarnings) {
@@ -229,12 +251,6 @@ TEST(GateXmlEscape, MarkupControlCharactersAndInvalidUtf8) {
   EXPECT_EQ(XmlEscape("\xEF\xBF\xBE"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
-size_t Count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
-  return n;
-}
-
 TEST(RenderGate, JunitHasOneCasePerCheckAndEscapesEveryString) {
   Subject s = MakeSubject();
   s.model_name = "net<&\"'>\x01";
@@ -243,20 +259,17 @@ TEST(RenderGate, JunitHasOneCasePerCheckAndEscapesEveryString) {
   base.source = "base<1>.json";
   GateResult r = Gate({.budget = B("2kJ"), .baseline = base, .max_increase = 0.05}, s);
   const std::string xml = RenderGate(r, GateFormat::junit);
-  EXPECT_EQ(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", 0), 0u) << xml;
-  EXPECT_NE(xml.find("<testsuite name=\"joulecast gate\" tests=\"2\" failures=\"1\""),
-            std::string::npos)
-      << xml;
+  EXPECT_TRUE(StartsWith(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"));
+  EXPECT_TRUE(Contains(xml, "<testsuite name=\"joulecast gate\" tests=\"2\" failures=\"1\""));
   EXPECT_EQ(Count(xml, "<testcase "), 2u);
   EXPECT_EQ(Count(xml, "</testcase>"), 2u);
   EXPECT_EQ(Count(xml, "<failure "), 1u);
-  EXPECT_NE(xml.find("<failure message=\"whole-run energy 1.09 kJ is 9.0% above baseline 1 kJ, "
-                     "more than the allowed +5%\""),
-            std::string::npos)
-      << xml;
-  EXPECT_NE(xml.find("net&lt;&amp;&quot;&apos;&gt;\xEF\xBF\xBD"), std::string::npos) << xml;
-  EXPECT_NE(xml.find("base&lt;1&gt;.json"), std::string::npos);
-  EXPECT_NE(xml.find("estimated, not measured"), std::string::npos);
+  EXPECT_TRUE(Contains(xml,
+                       "<failure message=\"whole-run energy 1.09 kJ is 9.0% above baseline 1 kJ, "
+                       "more than the allowed +5%\""));
+  EXPECT_TRUE(Contains(xml, "net&lt;&amp;&quot;&apos;&gt;\xEF\xBF\xBD"));
+  EXPECT_TRUE(Contains(xml, "base&lt;1&gt;.json"));
+  EXPECT_TRUE(Contains(xml, "estimated, not measured"));
   // Nothing unescaped slipped through: every '<' opens a tag or the declaration, every '&' an
   // entity.
   for (size_t at = xml.find('&'); at != std::string::npos; at = xml.find('&', at + 1)) {
@@ -267,33 +280,31 @@ TEST(RenderGate, JunitHasOneCasePerCheckAndEscapesEveryString) {
         << rest;
   }
   EXPECT_EQ(xml.find('\x01'), std::string::npos);
-  EXPECT_EQ(xml.find("<1>"), std::string::npos);
+  EXPECT_FALSE(Contains(xml, "<1>"));
 }
 
 TEST(RenderGate, MarkdownTableForAPullRequest) {
   GateResult r = Gate({.budget = B("1kJ"), .baseline = MakeBaseline(50), .max_increase = 0.10});
   const std::string md = RenderGate(r, GateFormat::markdown);
-  EXPECT_EQ(md.rfind("### joulecast gate: \xE2\x9D\x8C failed (1 of 2 checks)\n", 0), 0u) << md;
-  EXPECT_NE(md.find("| check | limit | predicted | margin | result |\n| :--- | ---: | ---: | ---: "
-                    "| :---: |\n"),
-            std::string::npos)
-      << md;
-  EXPECT_NE(md.find("| budget: whole-run energy within 1kJ | 1 kJ | 1.09 kJ | 9.0% over | "
-                    "\xE2\x9D\x8C |"),
-            std::string::npos)
-      << md;
-  EXPECT_NE(md.find("| 1.1 kJ | 1.09 kJ | 0.9% left | \xE2\x9C\x85 |"), std::string::npos) << md;
-  EXPECT_NE(md.find("**These energies are estimated, not measured.**"), std::string::npos);
-  EXPECT_NE(md.find("Test CPU"), std::string::npos);
+  EXPECT_TRUE(StartsWith(md, "### joulecast gate: \xE2\x9D\x8C failed (1 of 2 checks)\n"));
+  EXPECT_TRUE(Contains(md,
+                       "| check | limit | predicted | margin | result |\n"
+                       "| :--- | ---: | ---: | ---: | :---: |\n"
+                       "| budget: whole-run energy within 1kJ | 1 kJ | 1.09 kJ | 9.0% over | "
+                       "\xE2\x9D\x8C |\n"
+                       "| baseline: whole-run energy at most +10% over baseline 1 kJ (base.json) | "
+                       "1.1 kJ | 1.09 kJ | 0.9% left | \xE2\x9C\x85 |\n"));
+  EXPECT_TRUE(Contains(md, "**These energies are estimated, not measured.**"));
+  EXPECT_TRUE(Contains(md, "Test CPU"));
 
   Subject s = MakeSubject();
   s.model_name = "a|b";
   s.profile.meter_real = true;
   s.profile.meter_kind = "rapl";
   const std::string real = RenderGate(Gate({.budget = B("2kJ")}, s), GateFormat::markdown);
-  EXPECT_EQ(real.rfind("### joulecast gate: \xE2\x9C\x85 passed (1 check)\n", 0), 0u);
-  EXPECT_NE(real.find("a\\|b"), std::string::npos);
-  EXPECT_EQ(real.find("estimated"), std::string::npos);
+  EXPECT_TRUE(StartsWith(real, "### joulecast gate: \xE2\x9C\x85 passed (1 check)\n"));
+  EXPECT_TRUE(Contains(real, "a\\|b"));
+  EXPECT_FALSE(Contains(real, "estimated"));
 }
 
 TEST(RenderGate, JsonSchema) {
@@ -340,13 +351,12 @@ TEST(RenderGate, TextNamesEveryCheckAndWarning) {
   const std::string text =
       RenderGate(Gate({.budget = B("1kJ"), .baseline = MakeBaseline(50), .max_increase = 0.1}, s),
                  GateFormat::text);
-  EXPECT_EQ(text.rfind("joulecast gate: FAIL\n", 0), 0u) << text;
-  EXPECT_NE(text.find("FAIL budget: whole-run energy 1.09 kJ exceeds budget 1 kJ by 9.0%\n"),
-            std::string::npos)
-      << text;
-  EXPECT_NE(text.find("pass baseline: "), std::string::npos);
-  EXPECT_NE(text.find("warning: the profile has no model for norm"), std::string::npos);
-  EXPECT_NE(text.find("energies from it are estimated, not measured"), std::string::npos);
+  EXPECT_TRUE(StartsWith(text, "joulecast gate: FAIL\n"));
+  EXPECT_TRUE(
+      Contains(text, "FAIL budget: whole-run energy 1.09 kJ exceeds budget 1 kJ by 9.0%\n"));
+  EXPECT_TRUE(Contains(text, "pass baseline: "));
+  EXPECT_TRUE(Contains(text, "warning: the profile has no model for norm"));
+  EXPECT_TRUE(Contains(text, "energies from it are estimated, not measured"));
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 #include <string_view>
 #include <utility>
 
-#include "analyzer/json/json_fields.h"
+#include "analyzer/json/json_layers.h"
+#include "common/json_fields.h"
 
 namespace joulecast {
 
@@ -41,7 +42,7 @@ Result<std::string> ExpandFamily(const FamilySpec& spec, const std::string& sour
   };
   const auto& names = FamilyNames();
   if (std::find(names.begin(), names.end(), spec.family) == names.end()) {
-    return fail("/family", "unknown family " + json_internal::Quote(spec.family) +
+    return fail("/family", "unknown family " + json_fields::Quote(spec.family) +
                                "; the families are DensePolyNN, DenseLinearNN, SimpleCNN, "
                                "SimpleCNN2");
   }

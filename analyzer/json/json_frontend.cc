@@ -1,35 +1,33 @@
 #include "analyzer/json/json_frontend.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <utility>
 
 #include "analyzer/core/checked_math.h"
 #include "analyzer/core/shape_inference.h"
 #include "analyzer/json/families.h"
-#include "analyzer/json/json_fields.h"
 #include "analyzer/json/json_layers.h"
+#include "common/json_fields.h"
+#include "common/read_file.h"
 
 namespace joulecast {
 
 namespace {
 
-using json_internal::Describe;
-using json_internal::Expected;
-using json_internal::Fields;
+using json_fields::Describe;
+using json_fields::Expected;
+using json_fields::Fields;
+using json_fields::OneLine;
+using json_fields::Pointer;
+using json_fields::Quote;
+using json_fields::ReadInt;
 using json_internal::FindLayerOp;
-using json_internal::Json;
 using json_internal::kMaxDim;
 using json_internal::kMaxElements;
 using json_internal::LayerInput;
 using json_internal::LayerOp;
 using json_internal::LayerOpList;
-using json_internal::OneLine;
-using json_internal::Pointer;
-using json_internal::Quote;
-using json_internal::ReadInt;
+using Json = nlohmann::json;
 using json_internal::SpecError;
 
 constexpr size_t kMaxFileBytes = size_t{16} << 20;
@@ -43,8 +41,7 @@ const std::string_view kInputFields[] = {"shape"};
 // Thrown errors carry their pointer apart so the message reads "<file>: <pointer>: <what>".
 // Pointers hold the user's keys verbatim; `what` has quoted user text escaped already.
 Status ErrorAt(const std::string& source, const std::string& pointer, const std::string& what) {
-  return Status::Error(OneLine(source) + ": " + (pointer.empty() ? "" : OneLine(pointer) + ": ") +
-                       OneLine(what, true));
+  return Status::Error(json_fields::ErrorLine(source, pointer, what, true));
 }
 
 std::string Stem(const std::string& path) {
@@ -374,20 +371,10 @@ Result<Graph> ParseJsonArchitecture(std::string_view text, const std::string& so
 }
 
 Result<Graph> LoadJsonFile(const std::string& path, const LoadOptions& options) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return ErrorAt(path, "", std::string("cannot open: ") + std::strerror(errno));
-  std::string text;
-  char buffer[1 << 16];
-  while (file.read(buffer, sizeof buffer) || file.gcount() > 0) {
-    text.append(buffer, static_cast<size_t>(file.gcount()));
-    if (text.size() > kMaxFileBytes) {
-      return ErrorAt(
-          path, "",
-          "larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB; not an architecture file");
-    }
-  }
-  if (file.bad()) return ErrorAt(path, "", "cannot read the file");
-  return ParseJsonArchitecture(text, path, options);
+  std::string error;
+  const std::optional<std::string> text = ReadFileUpTo(path, kMaxFileBytes, &error);
+  if (!text) return ErrorAt(path, "", error);
+  return ParseJsonArchitecture(*text, path, options);  // which refuses a file cut as too large
 }
 
 }  // namespace joulecast

@@ -257,6 +257,18 @@ TEST(JsonFrontend, AdaptivePoolToOneIsGlobal) {
   EXPECT_EQ(OpSequence(g), (std::vector<std::string>{"GlobalAveragePool"}));
 }
 
+TEST(JsonFrontend, GroupNormIsPyTorchsGroupNorm) {
+  Graph g = MustParse(OneLayer(R"({"op": "groupnorm", "groups": 2})"));
+  EXPECT_EQ(OpSequence(g), (std::vector<std::string>{"GroupNormalization"}));
+  EXPECT_EQ(g.nodes[0].Int("num_groups", 0), 2);
+  EXPECT_DOUBLE_EQ(g.nodes[0].Real("epsilon", 0), 1e-5);
+  // nn.GroupNorm(2, 4): a weight and a bias per channel.
+  EXPECT_EQ(DimsOf(g, "groupnorm_0.weight"), "4");
+  EXPECT_EQ(DimsOf(g, "groupnorm_0.bias"), "4");
+  EXPECT_EQ(CountElements(g, Role::parameter), 8);
+  EXPECT_EQ(DimsOf(g, "groupnorm_0"), "1x4x8x8");
+}
+
 TEST(JsonFrontend, DefaultsFollowPyTorch) {
   Graph g = MustParse(OneLayer(R"({"op": "leaky_relu"}, {"op": "dropout"})"));
   EXPECT_DOUBLE_EQ(g.nodes[0].Real("alpha", 0), 0.01);
@@ -333,6 +345,9 @@ const std::vector<BadCase> kBadCases = {
      "/layers/0/output", "the 7x7 input does not divide into a 3x3 output"},
     {L(R"({"op": "dropout", "p": 1})"), "/layers/0/p", "expected a number in [0.0, 1.0), got 1"},
     {L(R"({"op": "layernorm", "normalized_dims": 4})"), "/layers/0/normalized_dims", "up to 3"},
+    {OneLayer(R"({"op": "groupnorm", "groups": 3})"), "/layers/0/groups",
+     "groups 3 must divide the 4 input channels"},
+    {OneLayer(R"({"op": "groupnorm"})"), "/layers/0/groups", "missing required field"},
     {L(R"({"op": "leaky_relu", "negative_slope": "a"})"), "/layers/0/negative_slope",
      "expected a number"},
     {L(R"({"op": "batchnorm1d"})"), "/layers/0",

@@ -288,6 +288,22 @@ int Concat(Graph& g, const LayerInput& l) {
 
 constexpr int kMaxJoin = 1024;
 
+// PyTorch's nn.GroupNorm: one weight and bias per channel (ONNX opset 21's form).
+int GroupNorm(Graph& g, const LayerInput& l) {
+  Builder b(g, l);
+  b.RequireRank(2, SIZE_MAX, "an input of rank 2 or more");
+  int64_t c = b.dims()[1];
+  int64_t groups = l.fields.Int("groups", 1, kMaxDim);
+  if (c % groups != 0) {
+    throw SpecError(l.fields.At("groups"), "groups " + std::to_string(groups) +
+                                               " must divide the " + std::to_string(c) +
+                                               " input channels");
+  }
+  return b.Node(Op::GroupNormalization,
+                {b.input(), b.Param("weight", {c}), b.Param("bias", {c})},
+                {{"num_groups", IntAttr(groups)}, {"epsilon", RealAttr(1e-5)}});
+}
+
 const std::vector<LayerOp>& LayerOps() {
   static const std::vector<LayerOp> ops = {
       {"conv2d",
@@ -306,6 +322,7 @@ const std::vector<LayerOp>& LayerOps() {
       {"batchnorm2d", {"op", "id", "from"}, 1, 1, BatchNorm2d},
       {"batchnorm1d", {"op", "id", "from"}, 1, 1, BatchNorm1d},
       {"layernorm", {"op", "id", "from", "normalized_dims"}, 1, 1, LayerNorm},
+      {"groupnorm", {"op", "id", "from", "groups"}, 1, 1, GroupNorm},
       {"maxpool2d", {"op", "id", "from", "kernel", "stride", "padding"}, 1, 1, Pool2d<Op::MaxPool>},
       {"avgpool2d",
        {"op", "id", "from", "kernel", "stride", "padding"},

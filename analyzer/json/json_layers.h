@@ -7,9 +7,18 @@
 #include <vector>
 
 #include "analyzer/core/ir.h"
-#include "analyzer/json/json_fields.h"
+#include "common/json_fields.h"
 
 namespace joulecast::json_internal {
+
+using json_fields::Fields;
+/// A user error in the architecture, at a JSON pointer (common/json_fields.h).
+using SpecError = json_fields::FieldError;
+
+/// Largest size accepted for any one dimension, channel count, kernel, stride or padding.
+inline constexpr int64_t kMaxDim = int64_t{1} << 20;
+/// Largest element count of any tensor the front end creates (the core's default bound).
+inline constexpr int64_t kMaxElements = int64_t{1} << 48;
 
 /// One layer being turned into nodes.
 struct LayerInput {

@@ -27,4 +27,10 @@ Status VerifyNodes(const onnx::GraphProto& graph, int64_t opset) {
   return Status();
 }
 
+int64_t NewestSchemaOpset() {
+  const auto& ranges = onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  auto it = ranges.find("");
+  return it == ranges.end() ? 0 : it->second.second;
+}
+
 }  // namespace joulecast::onnx_check

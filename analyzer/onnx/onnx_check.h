@@ -16,4 +16,9 @@ namespace joulecast::onnx_check {
 /// unmodelled later). Fails with "node 'NAME' (OP): " and the first line of ONNX's message.
 Status VerifyNodes(const onnx::GraphProto& graph, int64_t opset);
 
+/// The newest default-domain opset the linked ONNX library has schemas for (17 for Debian 12's
+/// libonnx 1.12). Newer models are read without ONNX's schema check and shape inference: an
+/// older schema would misread ops whose inputs moved (ReduceMean's axes from opset 18).
+int64_t NewestSchemaOpset();
+
 }  // namespace joulecast::onnx_check

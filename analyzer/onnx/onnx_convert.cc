@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analyzer/core/checked_math.h"
+#include "analyzer/core/op_registry.h"
 #include "analyzer/onnx/onnx_wire.h"
 
 namespace joulecast::onnx_convert {
@@ -165,45 +166,6 @@ Status FillFromTensorProto(const TensorProto& t, bool in_initializer, const std:
     ReadRealValues(t, *elements, &out->real_values);
   }
   return Status();
-}
-
-// Whether input `position` of `op` holds a trainable weight when it is a float initializer.
-bool IsWeightPosition(Op op, size_t position) {
-  switch (op) {
-    case Op::Conv:
-    case Op::ConvTranspose:
-    case Op::Gemm:
-    case Op::BatchNormalization:
-    case Op::LayerNormalization:
-    case Op::InstanceNormalization:
-      return position == 1 || position == 2;
-    case Op::MatMul:
-    case Op::Add:
-    case Op::Sub:
-    case Op::Mul:
-    case Op::Div:
-      return position <= 1;
-    case Op::PRelu:
-      return position == 1;
-    default:
-      return false;
-  }
-}
-
-// Ops that pass a weight through unchanged in value (input 0 to output 0).
-bool IsView(Op op) {
-  switch (op) {
-    case Op::Transpose:
-    case Op::Reshape:
-    case Op::Identity:
-    case Op::Cast:
-    case Op::Squeeze:
-    case Op::Unsqueeze:
-    case Op::Flatten:
-      return true;
-    default:
-      return false;
-  }
 }
 
 class Converter {
@@ -452,7 +414,7 @@ class Converter {
     for (const Node& node : out_->nodes) {
       for (size_t k = 0; k < node.inputs.size(); ++k) {
         const int in = node.inputs[k];
-        if (in >= 0 && IsWeightPosition(node.op, k) && !at_weight[in]) {
+        if (in >= 0 && Spec(node.op).weight_at(k) && !at_weight[in]) {
           at_weight[in] = true;
           work.push_back(in);
         }
@@ -464,7 +426,7 @@ class Converter {
       const int t = work.back();
       work.pop_back();
       const int producer = out_->tensors[t].producer;
-      if (producer < 0 || !IsView(out_->nodes[producer].op)) continue;
+      if (producer < 0 || !Spec(out_->nodes[producer].op).has(kView)) continue;
       const std::vector<int>& inputs = out_->nodes[producer].inputs;
       if (!inputs.empty() && inputs[0] >= 0 && !at_weight[inputs[0]]) {
         at_weight[inputs[0]] = true;

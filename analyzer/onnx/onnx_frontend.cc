@@ -21,7 +21,7 @@ namespace joulecast {
 namespace {
 
 constexpr int64_t kMinOpset = 7;
-constexpr int64_t kMaxOpset = 17;
+constexpr int64_t kMaxOpset = 21;
 
 // Names in a file may hold any bytes: the error stays one printable line of bounded length.
 Status OneLine(const std::string& message) {
@@ -59,7 +59,7 @@ Result<int64_t> DefaultOpset(const onnx::ModelProto& model) {
   }
   if (*version < kMinOpset || *version > kMaxOpset) {
     return Status::Error("opset " + std::to_string(*version) +
-                         " is not supported (opsets 7 to 17 are); re-export with "
+                         " is not supported (opsets 7 to 21 are); re-export with "
                          "opset_version=14");
   }
   return *version;
@@ -75,6 +75,28 @@ void RunOnnxInference(onnx::ModelProto* model, onnx_convert::PropagatedData* pro
   } catch (...) {
     propagated->clear();
   }
+}
+
+// The IR of the model, finalized and inferred, with ONNX's propagated shapes where given.
+Result<Graph> Convert(const onnx::ModelProto& model, const onnx_bind::Batch& batch,
+                      const onnx_convert::PropagatedData& propagated, const std::string& source) {
+  Graph graph;
+  graph.source = source;
+  if (Status s = onnx_convert::ConvertGraph(model.graph(), batch, propagated, &graph); !s.ok()) {
+    return s;
+  }
+  if (Status s = graph.Finalize(); !s.ok()) return s;
+  onnx_convert::MarkBatched(&graph);
+  std::vector<Diagnostic> diagnostics = InferShapes(graph);
+  if (!diagnostics.empty()) return Status::Error(diagnostics.front().message);
+  return graph;
+}
+
+bool AllShapesKnown(const Graph& graph) {
+  for (const Tensor& t : graph.tensors) {
+    if (!t.shape_known) return false;
+  }
+  return true;
 }
 
 // Parses without naming the source; ParseOnnx adds it.
@@ -93,23 +115,21 @@ Result<Graph> Parse(std::string_view bytes, const std::string& source, const Loa
   if (!model.has_graph()) return Status::Error("no graph in the model");
   Result<int64_t> opset = DefaultOpset(model);
   if (!opset.ok()) return opset.status();
-  if (Status s = onnx_check::VerifyNodes(model.graph(), *opset); !s.ok()) return s;
-
   auto batch = onnx_bind::BindInputs(model.mutable_graph(), options);
   if (!batch.ok()) return batch.status();
+
+  // The IR's own inference first: it resolves every exported CNN by itself, and ONNX's schema
+  // registry costs more than the whole analysis (docs/benchmarks.md). Where it fails or leaves
+  // a shape unknown, ONNX's schema check and shape inference run as before, and give the
+  // answer: their errors name what the model breaks, their shapes reach past unmodelled ops.
+  Result<Graph> graph = Convert(model, *batch, {}, source);
+  if (graph.ok() && AllShapesKnown(*graph)) return graph;
+  // Opsets newer than the ONNX library's have only the IR's checks and inference.
+  if (*opset > onnx_check::NewestSchemaOpset()) return graph;
+  if (Status s = onnx_check::VerifyNodes(model.graph(), *opset); !s.ok()) return s;
   onnx_convert::PropagatedData propagated;
   RunOnnxInference(&model, &propagated);
-
-  Graph graph;
-  graph.source = source;
-  if (Status s = onnx_convert::ConvertGraph(model.graph(), *batch, propagated, &graph); !s.ok()) {
-    return s;
-  }
-  if (Status s = graph.Finalize(); !s.ok()) return s;
-  onnx_convert::MarkBatched(&graph);
-  std::vector<Diagnostic> diagnostics = InferShapes(graph);
-  if (!diagnostics.empty()) return Status::Error(diagnostics.front().message);
-  return graph;
+  return Convert(model, *batch, propagated, source);
 }
 
 }  // namespace

@@ -1,15 +1,16 @@
 // The ONNX front end: an ONNX model file into a finalized, shape-inferred IR graph.
 //
-// Reads models as exported by torch.onnx.export, opsets 7 to 17. The file is memory-mapped and
+// Reads models as exported by torch.onnx.export, opsets 7 to 21. The file is memory-mapped and
 // its protobuf walked so that initializers' shapes are read without copying, or even touching,
-// their weight payloads: a 553 MB VGG-16 costs a few megabytes of memory. Shapes come from ONNX's
-// own shape inference (onnx::shape_inference); the IR's inference then fills in what it leaves
-// unknown and folds shape plumbing to constants. protobuf and ONNX types stay inside this
-// library. docs/onnx.md says how to export a model and which initializers count as parameters.
+// their weight payloads: a 553 MB VGG-16 costs a few megabytes of memory. Shapes come from the
+// IR's own inference, which also folds shape plumbing to constants; only where it fails or
+// leaves a shape unknown are the nodes checked against ONNX's operator schemas and ONNX's shape
+// inference (onnx::shape_inference) run, whose errors and shapes then count. protobuf and ONNX
+// types stay inside this library. docs/onnx.md says how to export a model and which
+// initializers count as parameters.
 //
-// Nodes are checked against ONNX's operator schemas first; ops the IR does not model (and ops of
-// other domains, shown as "domain:OpType") become Op::Unknown nodes, reported as unmodelled by
-// the costs, never rejected here.
+// Ops the IR does not model (and ops of other domains, shown as "domain:OpType") become
+// Op::Unknown nodes, reported as unmodelled by the costs, never rejected here.
 #pragma once
 
 #include <string>

@@ -8,45 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/onnx/onnx_test_models.h"
+#include "analyzer/onnx/onnx_test_parse.h"
 
 namespace joulecast {
 namespace {
 
 using namespace onnx_testing;
-
-Result<Graph> Parse(const onnx::ModelProto& m, const LoadOptions& options = {}) {
-  return ParseOnnx(m.SerializeAsString(), "model.onnx", options);
-}
-
-LoadOptions Batch(int64_t b) {
-  LoadOptions o;
-  o.batch = b;
-  return o;
-}
-
-const Tensor& Find(const Graph& g, const std::string& name) {
-  int i = g.FindTensor(name);
-  EXPECT_GE(i, 0) << name;
-  return g.tensors.at(static_cast<size_t>(i));
-}
-
-const Node& FindNode(const Graph& g, const std::string& name) {
-  for (const Node& n : g.nodes) {
-    if (n.name == name) return n;
-  }
-  ADD_FAILURE() << "no node " << name;
-  return g.nodes.at(g.nodes.size());
-}
-
-// The error is one line that starts with the source name and contains `fragment`.
-void ExpectError(const Result<Graph>& r, const std::string& fragment) {
-  ASSERT_FALSE(r.ok()) << "expected an error containing: " << fragment;
-  const std::string msg = r.status().message();
-  EXPECT_EQ(msg.rfind("model.onnx: ", 0), 0u) << msg;
-  EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
-  EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-}
 
 using Dims = std::vector<int64_t>;
 
@@ -462,31 +429,6 @@ TEST(OnnxFrontend, InconsistentInitializersAreErrors) {
   onnx::ModelProto unnamed = SmallCnn();
   unnamed.mutable_graph()->add_initializer()->set_data_type(onnx::TensorProto::FLOAT);
   ExpectError(Parse(unnamed), "has no name");
-}
-
-TEST(OnnxFrontend, ModelLevelProblemsAreErrors) {
-  onnx::ModelProto future = SmallCnn();
-  future.mutable_opset_import(0)->set_version(18);
-  ExpectError(Parse(future), "opset 18");
-  onnx::ModelProto old = SmallCnn();
-  old.mutable_opset_import(0)->set_version(6);
-  ExpectError(Parse(old), "opset 6");
-  onnx::ModelProto other_domain = SmallCnn();
-  other_domain.mutable_opset_import(0)->set_domain("com.example");
-  ExpectError(Parse(other_domain), "no opset import for the default ONNX domain");
-  onnx::ModelProto ai_onnx = SmallCnn();
-  ai_onnx.mutable_opset_import(0)->set_domain("ai.onnx");
-  EXPECT_TRUE(Parse(ai_onnx).ok());
-
-  onnx::ModelProto no_graph = NewModel();
-  no_graph.clear_graph();
-  ExpectError(Parse(no_graph), "no graph");
-
-  onnx::ModelProto no_inputs = NewModel();
-  FloatInit(&no_inputs, "w", {2});
-  AddNode(&no_inputs, "Relu", {"w"}, {"y"});
-  Output(&no_inputs, "y");
-  ExpectError(Parse(no_inputs), "no inputs");
 }
 
 // Inputs the fuzzer (fuzz/onnx_fuzzer.cc) found crashing, rebuilt with the protobuf API.

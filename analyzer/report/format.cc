@@ -42,7 +42,7 @@ std::string Bytes(int64_t bytes) {
 std::string Quantity(double v, const char* unit) {
   const char* prefix[] = {"n", "\xC2\xB5", "m", "", "k", "M", "G", "T"};
   int i = 3;
-  if (v != 0) {
+  if (v != 0 && std::isfinite(v)) {
     while (std::fabs(v) < 0.9995 && i > 0) {
       v *= 1000;
       --i;

@@ -14,7 +14,8 @@ std::string Grouped(int64_t v);
 std::string Si(double v);
 /// Binary units: 512 B, 1.5 KiB, 44.6 MiB.
 std::string Bytes(int64_t bytes);
-/// A physical quantity, three significant digits and an SI prefix: 0.0123 J -> "12.3 mJ".
+/// A physical quantity, three significant digits and an SI prefix: 0.0123 J -> "12.3 mJ"
+/// (not scaled when not finite: "inf J").
 std::string Quantity(double v, const char* unit);
 /// `part` as a percentage of `whole`, one decimal: "45.7%"; "0.0%" when whole is not positive.
 std::string Percent(double part, double whole);

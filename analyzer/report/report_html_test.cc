@@ -10,50 +10,23 @@
 #include "analyzer/core/test_graph_builder.h"
 #include "analyzer/report/format.h"
 #include "analyzer/report/report.h"
+#include "analyzer/report/report_test_util.h"
 #include "analyzer/report/svg.h"
+#include "common/testing/test_util.h"
 
 namespace joulecast {
 namespace {
 
+using testing::CostedGraph;
+using testing::Count;
+using testing::Finish;
 using testing::GraphBuilder;
-using testing::I;
-using testing::Is;
-
-struct Model {
-  Graph g;
-  ModelCost c;
-};
-
-Model Finish(GraphBuilder& b) {
-  Model m{std::move(b.g), {}};
-  EXPECT_TRUE(m.g.Finalize().ok());
-  EXPECT_TRUE(InferShapes(m.g).empty());
-  auto cost = ComputeCosts(m.g);
-  EXPECT_TRUE(cost.ok());
-  m.c = *cost;
-  return m;
-}
+using testing::SmallModel;
 
 const char* kHostile = "<script>alert(\"x\")</script> & 'q'";
 
-// conv -> relu -> global pool -> flatten (shape) -> gemm -> an unmodelled op; batch 2. The conv
-// and the model carry hostile names.
-Model Small() {
-  GraphBuilder b;
-  int x = b.Input("input", {2, 3, 8, 8});
-  int c = b.Node(Op::Conv, {x, b.Param("w", {4, 3, 3, 3})}, {{"pads", Is({1, 1, 1, 1})}});
-  b.g.nodes.back().name = kHostile;
-  int r = b.Node(Op::Relu, {c});
-  int p = b.Node(Op::GlobalAveragePool, {r});
-  int f = b.Node(Op::Flatten, {p});
-  int y = b.Node(Op::Gemm, {f, b.Param("fc", {5, 4}), b.Param("fcb", {5})}, {{"transB", I(1)}});
-  b.Node(Op::Unknown, {y});
-  b.g.nodes.back().op_type = "My<Op>";
-  b.g.name = "small <b>&</b>";
-  b.g.source = "small.onnx";
-  b.g.batch_symbolic = true;
-  return Finish(b);
-}
+// SmallModel with hostile names on the conv and the model.
+CostedGraph Small() { return SmallModel("small <b>&</b>", "My<Op>", kHostile); }
 
 // A prediction made by hand (so the test does not depend on how profiles fit): each layer costs
 // `per_layer_j[i]`, summed per kind, plus `step_j` for the optimizer step.
@@ -86,12 +59,6 @@ Profile EstimateProfile() {
   p.meter_description = "CPU time x 10 W per busy thread";
   p.hardware["cpu_model"] = "AMD EPYC";
   return p;
-}
-
-size_t Count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1)) ++n;
-  return n;
 }
 
 // The element named right after `open` (an svg id="..." or section) up to its closing tag.
@@ -167,7 +134,7 @@ std::string CheckWellFormed(const std::string& html) {
 }
 
 TEST(HtmlReport, IsWellFormedAndFetchesNothing) {
-  Model m = Small();
+  CostedGraph m = Small();
   for (bool predicted : {false, true}) {
     Profile p = EstimateProfile();
     StepPrediction s = HandPrediction(m.c, {1, 0.1, 0.2, 0, 0.5, 0}, 0.3);
@@ -196,7 +163,7 @@ TEST(HtmlReport, IsWellFormedAndFetchesNothing) {
 }
 
 TEST(HtmlReport, EscapesNamesFromTheModel) {
-  Model m = Small();
+  CostedGraph m = Small();
   std::string html = RenderReport({&m.g, &m.c}, ReportFormat::html);
   EXPECT_EQ(html.find(kHostile), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;"),
@@ -206,7 +173,7 @@ TEST(HtmlReport, EscapesNamesFromTheModel) {
 }
 
 TEST(HtmlReport, WithoutAPredictionChartsMacsAndSaysSo) {
-  Model m = Small();
+  CostedGraph m = Small();
   std::string html = RenderReport({&m.g, &m.c}, ReportFormat::html);
   EXPECT_NE(html.find("No prediction was made"), std::string::npos);
   EXPECT_EQ(html.find("id=\"kind-share\""), std::string::npos);
@@ -225,7 +192,7 @@ TEST(HtmlReport, WithoutAPredictionChartsMacsAndSaysSo) {
 }
 
 TEST(HtmlReport, PredictionShowsTotalsSharesLayersAndTheProfile) {
-  Model m = Small();
+  CostedGraph m = Small();
   Profile p = EstimateProfile();
   // conv 1 J, relu none (no model), pool 0.2 J, linear 0.5 J, optimizer 0.3 J: a 2 J step.
   StepPrediction s = HandPrediction(m.c, {1, 0, 0.2, 0, 0.5, 0}, 0.3);
@@ -287,7 +254,7 @@ TEST(HtmlReport, BigModelsKeepTheLayersWithTheMostEnergy) {
   GraphBuilder b;
   int x = b.Input("input", {1, 8});
   for (int i = 0; i < 250; ++i) x = b.Node(Op::Relu, {x});
-  Model m = Finish(b);
+  CostedGraph m = Finish(b);
   std::vector<double> energy;
   for (int i = 0; i < 250; ++i) energy.push_back(i < 50 ? 0.001 : 1.0 + i);
   StepPrediction s = HandPrediction(m.c, energy, 0);

@@ -4,46 +4,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "analyzer/core/shape_inference.h"
-#include "analyzer/core/test_graph_builder.h"
+#include "analyzer/report/report_test_util.h"
 
 namespace joulecast {
 namespace {
 
-using testing::GraphBuilder;
-using testing::I;
-using testing::Is;
+using testing::CostedGraph;
+using testing::SmallModel;
 
-struct Analysis {
-  Graph g;
-  ModelCost c;
-};
-
-// conv -> relu -> global pool -> flatten -> gemm, plus an unmodelled node; batch 2, symbolic.
-Analysis Small() {
-  GraphBuilder b;
-  int x = b.Input("input", {2, 3, 8, 8});
-  int c = b.Node(Op::Conv, {x, b.Param("w", {4, 3, 3, 3})}, {{"pads", Is({1, 1, 1, 1})}});
-  int r = b.Node(Op::Relu, {c});
-  int p = b.Node(Op::GlobalAveragePool, {r});
-  int f = b.Node(Op::Flatten, {p});
-  int y = b.Node(Op::Gemm, {f, b.Param("fc", {5, 4}), b.Param("fcb", {5})}, {{"transB", I(1)}});
-  b.Node(Op::Unknown, {y});
-  b.g.nodes.back().op_type = "Custom";
-  b.g.name = "small";
-  b.g.source = "small.onnx";
-  b.g.batch_symbolic = true;
-  Analysis a{std::move(b.g), {}};
-  EXPECT_TRUE(a.g.Finalize().ok());
-  EXPECT_TRUE(InferShapes(a.g).empty());
-  auto cost = ComputeCosts(a.g);
-  EXPECT_TRUE(cost.ok());
-  a.c = *cost;
-  return a;
-}
+// SmallModel with an unmodelled node of type "Custom".
+CostedGraph Small() { return SmallModel("small", "Custom"); }
 
 TEST(Report, JsonHasTheDocumentedFields) {
-  Analysis a = Small();
+  CostedGraph a = Small();
   auto j = nlohmann::json::parse(RenderReport({&a.g, &a.c}, ReportFormat::json));
   EXPECT_EQ(j["schema"], "joulecast.analysis/1");
   EXPECT_EQ(j["model"]["params"], 4 * 27 + 5 * 4 + 5);
@@ -64,7 +37,7 @@ TEST(Report, JsonHasTheDocumentedFields) {
 }
 
 TEST(Report, TextShowsLayersKindsAndUnmodelledNodes) {
-  Analysis a = Small();
+  CostedGraph a = Small();
   std::string t = RenderReport({&a.g, &a.c}, ReportFormat::text);
   EXPECT_NE(t.find("N\xC3\x97" "4\xC3\x97" "8\xC3\x97" "8"), std::string::npos) << t;
   EXPECT_NE(t.find("per kind"), std::string::npos);
@@ -74,7 +47,7 @@ TEST(Report, TextShowsLayersKindsAndUnmodelledNodes) {
 }
 
 TEST(Report, MarkdownTablesHaveHeaderRules) {
-  Analysis a = Small();
+  CostedGraph a = Small();
   std::string m = RenderReport({&a.g, &a.c}, ReportFormat::markdown);
   EXPECT_NE(m.find("| layer "), std::string::npos);
   EXPECT_NE(m.find("| ---"), std::string::npos) << m;
@@ -94,7 +67,7 @@ Profile EstimateProfile() {
 }
 
 TEST(Report, PredictionSaysWhatItRestsOnAndThatTheMeterIsAnEstimate) {
-  Analysis a = Small();
+  CostedGraph a = Small();
   Profile p = EstimateProfile();
   StepPrediction s = PredictStep(a.c, p);
   RunPrediction r = PredictRun(s, {.samples = 1000, .epochs = 3, .batch = 2,

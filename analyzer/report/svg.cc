@@ -11,24 +11,9 @@ namespace {
 constexpr const char* kFont = "DejaVu Sans, Helvetica, Arial, sans-serif";
 constexpr const char* kMonoFont = "DejaVu Sans Mono, Menlo, Consolas, monospace";
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  std::string s = buf;
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s;
-}
-
 std::string Fraction(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6f", v);
-  return buf;
-}
-
-std::string Real(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
 }
 
@@ -43,20 +28,36 @@ const char* TextOn(const std::string& colour) {
 std::string Open(std::string_view id, std::string_view title, double width, double height,
                  const char* extra) {
   std::string eid = Escape(id);
-  return "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + eid + "\" class=\"chart\" role=\"img\"" +
-         " aria-labelledby=\"" + eid + "-title\" width=\"" + Num(width) + "\" height=\"" +
-         Num(height) + "\" viewBox=\"0 0 " + Num(width) + " " + Num(height) +
-         "\" font-family=\"" + kFont + "\" font-size=\"12\"" + extra + ">\n<title id=\"" + eid +
-         "-title\">" + Escape(title) + "</title>\n";
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + eid +
+         "\" class=\"chart\" role=\"img\"" + " aria-labelledby=\"" + eid + "-title\" width=\"" +
+         Coordinate(width) + "\" height=\"" + Coordinate(height) + "\" viewBox=\"0 0 " +
+         Coordinate(width) + " " + Coordinate(height) + "\" font-family=\"" + kFont +
+         "\" font-size=\"12\"" + extra + ">\n<title id=\"" + eid + "-title\">" + Escape(title) +
+         "</title>\n";
 }
 
 std::string Text(double x, double y, const char* anchor, std::string_view text,
                  const std::string& more = "") {
-  return "<text x=\"" + Num(x) + "\" y=\"" + Num(y) + "\" text-anchor=\"" + anchor + "\"" + more +
-         ">" + Escape(text) + "</text>";
+  return "<text x=\"" + Coordinate(x) + "\" y=\"" + Coordinate(y) + "\" text-anchor=\"" + anchor +
+         "\"" + more + ">" + Escape(text) + "</text>";
 }
 
 }  // namespace
+
+std::string Coordinate(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s == "-0" ? "0" : s;
+}
+
+std::string Real(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
 
 std::string Escape(std::string_view text) {
   std::string out;
@@ -109,8 +110,9 @@ std::string StackedBarChart(std::string_view id, std::string_view title,
     std::snprintf(pct, sizeof pct, "%.1f%%", 100 * share);
     out += "<g><title>" + Escape(it.tooltip) + "</title><rect class=\"segment\" data-kind=\"" +
            Escape(it.kind) + "\" data-share=\"" + Fraction(share) + "\" data-value=\"" +
-           Real(it.value) + "\" x=\"" + Num(x) + "\" y=\"" + Num(kBarY) + "\" width=\"" + Num(w) +
-           "\" height=\"" + Num(kBarH) + "\" fill=\"" + Escape(it.colour) + "\"/>";
+           Real(it.value) + "\" x=\"" + Coordinate(x) + "\" y=\"" + Coordinate(kBarY) +
+           "\" width=\"" + Coordinate(w) + "\" height=\"" + Coordinate(kBarH) + "\" fill=\"" +
+           Escape(it.colour) + "\"/>";
     if (w >= 52) {
       out += Text(x + w / 2, kBarY + kBarH / 2 + 4, "middle", pct,
                   std::string(" font-weight=\"bold\" fill=\"") + TextOn(it.colour) + "\"");
@@ -118,8 +120,8 @@ std::string StackedBarChart(std::string_view id, std::string_view title,
     out += "</g>\n";
     x += w;
     legend += "<g><title>" + Escape(it.tooltip) + "</title><rect class=\"swatch\" x=\"0\" y=\"" +
-              Num(row_y) + "\" width=\"14\" height=\"14\" fill=\"" + Escape(it.colour) + "\"/>" +
-              Text(22, row_y + 12, "start", it.label) + Text(230, row_y + 12, "end", pct) +
+              Coordinate(row_y) + "\" width=\"14\" height=\"14\" fill=\"" + Escape(it.colour) +
+              "\"/>" + Text(22, row_y + 12, "start", it.label) + Text(230, row_y + 12, "end", pct) +
               Text(350, row_y + 12, "end", it.value_text) + "</g>\n";
     row_y += kRowH;
   }
@@ -142,19 +144,19 @@ std::string BarChart(std::string_view id, std::string_view title,
     double w = max > 0 && it.value > 0 ? std::max(1.0, area * it.value / max) : 0.0;
     out += "<g><title>" + Escape(it.tooltip) + "</title>";
     if (i % 2 == 1) {
-      out += "<rect class=\"stripe\" x=\"0\" y=\"" + Num(y) + "\" width=\"" + Num(kWidth) +
-             "\" height=\"" + Num(kRowH) + "\" fill=\"#f1f3f6\"/>";
+      out += "<rect class=\"stripe\" x=\"0\" y=\"" + Coordinate(y) + "\" width=\"" +
+             Coordinate(kWidth) + "\" height=\"" + Coordinate(kRowH) + "\" fill=\"#f1f3f6\"/>";
     }
     out += Text(kLabelW - 8, y + kRowH / 2 + 4, "end", TailEllipsis(it.label, kLabelChars),
                 std::string(" font-family=\"") + kMonoFont + "\"");
     out += "<rect class=\"bar\" data-kind=\"" + Escape(it.kind) + "\" data-value=\"" +
-           Real(it.value) + "\" x=\"" + Num(kLabelW) + "\" y=\"" + Num(y + (kRowH - kBarH) / 2) +
-           "\" width=\"" + Num(w) + "\" height=\"" + Num(kBarH) + "\" fill=\"" +
-           Escape(it.colour) + "\"/>";
+           Real(it.value) + "\" x=\"" + Coordinate(kLabelW) + "\" y=\"" +
+           Coordinate(y + (kRowH - kBarH) / 2) + "\" width=\"" + Coordinate(w) + "\" height=\"" +
+           Coordinate(kBarH) + "\" fill=\"" + Escape(it.colour) + "\"/>";
     out += Text(kLabelW + w + 6, y + kRowH / 2 + 4, "start", it.value_text) + "</g>\n";
   }
-  out += "<line x1=\"" + Num(kLabelW) + "\" y1=\"0\" x2=\"" + Num(kLabelW) + "\" y2=\"" +
-         Num(height) + "\" stroke=\"#8a8f98\"/>\n";
+  out += "<line x1=\"" + Coordinate(kLabelW) + "\" y1=\"0\" x2=\"" + Coordinate(kLabelW) +
+         "\" y2=\"" + Coordinate(height) + "\" stroke=\"#8a8f98\"/>\n";
   return out + "</svg>\n";
 }
 

@@ -16,6 +16,13 @@ namespace joulecast::report {
 /// Escapes text for HTML or SVG element content and quoted attribute values: & < > " '.
 std::string Escape(std::string_view text);
 
+/// A coordinate or length as charts write it: at most two decimals, trailing zeros dropped,
+/// "-0" written "0" ("12.5", "3").
+std::string Coordinate(double v);
+
+/// A value as data- attributes and axis labels write it: six significant digits (%.6g).
+std::string Real(double v);
+
 /// `text` (UTF-8) cut to at most `max_chars` code points, keeping its tail behind a leading "…"
 /// (the end of a layer name, "…/layer1.0/conv1/Conv", tells the most). REQUIRES: max_chars > 1.
 std::string TailEllipsis(std::string_view text, size_t max_chars);

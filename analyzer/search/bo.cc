@@ -139,7 +139,7 @@ class BoStrategy : public Strategy {
   // and the history's length, snapped to their cells, without points tried before or repeated.
   std::vector<Candidate> Candidates(size_t n, const std::set<Params>& tried) const {
     const int d = static_cast<int>(space_.parameters.size());
-    ScrambledHalton halton(d, MixSeed(options_.seed, 0x63616e64ULL + n));
+    const ScrambledHalton halton = SeededHalton(d, MixSeed(options_.seed, 0x63616e64ULL + n));
     std::vector<Candidate> cands;
     cands.reserve(static_cast<size_t>(options_.candidates));
     std::set<Params> seen;

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <vector>
 
-#include "analyzer/search/halton.h"
 #include "analyzer/search/rng.h"
 
 namespace joulecast::search {
@@ -16,7 +15,7 @@ double Smooth(const std::vector<double>& x) {
 }
 
 std::vector<std::vector<double>> HaltonPoints(int n, int dims, uint64_t seed) {
-  ScrambledHalton h(dims, seed);
+  const ScrambledHalton h = SeededHalton(dims, seed);
   std::vector<std::vector<double>> x;
   for (int i = 0; i < n; ++i) x.push_back(h.Point(static_cast<uint64_t>(i)));
   return x;

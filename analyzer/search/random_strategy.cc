@@ -28,7 +28,7 @@ class RandomStrategy : public Strategy {
 Sampler::Sampler(const Space& space, const StrategyOptions& options)
     : space_(space),
       options_(options),
-      halton_(static_cast<int>(space.parameters.size()), options.seed),
+      halton_(SeededHalton(static_cast<int>(space.parameters.size()), options.seed)),
       cache_(space) {}
 
 Result<std::optional<Params>> Sampler::Propose(const std::vector<Observation>& history,

@@ -5,15 +5,10 @@
 #include <cmath>
 #include <cstdint>
 
-namespace joulecast::search {
+#include "common/halton.h"
+#include "common/splitmix64.h"
 
-/// splitmix64: a good 64-bit mix of `x`, for seeding.
-inline uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+namespace joulecast::search {
 
 /// A seed for stream `stream` of `seed` (distinct streams are independent).
 inline uint64_t MixSeed(uint64_t seed, uint64_t stream) {
@@ -54,5 +49,13 @@ class Rng {
  private:
   uint64_t state_;
 };
+
+/// The search's scrambled Halton sequence for `seed` (the random strategy's `halton` sampler,
+/// BO's candidates): digit permutations and shifts drawn from an Rng.
+inline ScrambledHalton SeededHalton(int dims, uint64_t seed) {
+  Rng rng(MixSeed(seed, 0x48616c746f6eULL));
+  return ScrambledHalton(
+      dims, [&rng](uint64_t n) { return rng.Below(n); }, [&rng] { return rng.Uniform(); });
+}
 
 }  // namespace joulecast::search

@@ -12,12 +12,15 @@
 #include "analyzer/report/format.h"
 #include "analyzer/report/svg.h"
 #include "analyzer/search/search_report.h"
+#include "common/html_page.h"
 
 namespace joulecast::search {
 
 namespace {
 
+using report::Coordinate;
 using report::Escape;
+using report::Real;
 
 // Okabe and Ito's palette (the analysis report's), one colour per study.
 const char* const kColours[] = {"#0072b2", "#e69f00", "#009e73", "#d55e00",
@@ -26,45 +29,11 @@ const char* Colour(size_t study) { return kColours[study % 8]; }
 
 constexpr const char* kFont = "DejaVu Sans, Helvetica, Arial, sans-serif";
 
-constexpr const char* kStyle = R"(
-:root { color-scheme: light; }
-body { margin: 0; background: #eef0f3; color: #1d2330;
-       font: 15px/1.5 "DejaVu Sans", system-ui, "Segoe UI", Helvetica, Arial, sans-serif; }
-main { max-width: 960px; margin: 0 auto; padding: 24px 32px 40px; background: #fff; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 19px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #dde1e7; }
-.sub, .note, footer { color: #4f5766; }
-.note, footer { font-size: 13px; }
-code { font: 13px "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f1f3f6;
-       padding: 1px 4px; border-radius: 3px; }
-.notice { border-left: 5px solid #d08700; background: #fff4da; padding: 10px 14px; margin: 12px 0; }
-table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e3e6eb; text-align: left; vertical-align: top; }
-th { background: #f1f3f6; }
-.n { text-align: right; font-variant-numeric: tabular-nums; }
-svg.chart { display: block; max-width: 100%; height: auto; margin: 10px 0; }
+// The search report's own rules, after the style sheet all reports share.
+constexpr const char* kExtraStyle = R"(th, td { vertical-align: top; }
 .effects svg.chart { display: inline-block; margin: 6px 6px 6px 0; }
-.keys span { display: inline-block; margin-right: 14px; font-size: 13px; }
-.keys i { display: inline-block; width: 11px; height: 11px; margin-right: 5px; vertical-align: -1px;
-          border-radius: 6px; }
-summary { cursor: pointer; font-weight: bold; }
-footer { margin-top: 36px; }
+.keys i { border-radius: 6px; }
 )";
-
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  std::string s = buf;
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s == "-0" ? "0" : s;
-}
-
-std::string Real(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
 
 std::string Pct(double fraction, int digits = 1) {
   char buf[32];
@@ -193,11 +162,11 @@ class Plot {
 
   void Point(double x, double y, const char* colour, const std::string& cls,
              const std::string& attributes, const std::string& tooltip, bool hollow = false) {
-    marks_ += "<circle class=\"" + cls + "\" cx=\"" + Num(X(x)) + "\" cy=\"" + Num(Y(y)) +
-              "\" r=\"" + (hollow ? "6" : "4") + "\" fill=\"" + (hollow ? "none" : colour) +
-              "\" stroke=\"" + colour + "\" stroke-width=\"" + (hollow ? "2" : "1") +
-              "\" fill-opacity=\"0.8\"" + attributes + "><title>" + Escape(tooltip) +
-              "</title></circle>\n";
+    marks_ += "<circle class=\"" + cls + "\" cx=\"" + Coordinate(X(x)) + "\" cy=\"" +
+              Coordinate(Y(y)) + "\" r=\"" + (hollow ? "6" : "4") + "\" fill=\"" +
+              (hollow ? "none" : colour) + "\" stroke=\"" + colour + "\" stroke-width=\"" +
+              (hollow ? "2" : "1") + "\" fill-opacity=\"0.8\"" + attributes + "><title>" +
+              Escape(tooltip) + "</title></circle>\n";
   }
 
   // A polyline through (x, y) points; `step`: horizontal then vertical between points.
@@ -208,10 +177,10 @@ class Plot {
     for (size_t i = 0; i < points.size(); ++i) {
       const double px = X(points[i].first), py = Y(points[i].second);
       if (i == 0) {
-        d += "M" + Num(px) + " " + Num(py);
+        d += "M" + Coordinate(px) + " " + Coordinate(py);
       } else {
-        if (step) d += " H" + Num(px);
-        d += " L" + Num(px) + " " + Num(py);
+        if (step) d += " H" + Coordinate(px);
+        d += " L" + Coordinate(px) + " " + Coordinate(py);
       }
     }
     marks_ += "<path class=\"" + cls + "\" d=\"" + d + "\" fill=\"none\" stroke=\"" + colour +
@@ -223,35 +192,36 @@ class Plot {
     const std::string eid = Escape(id_);
     std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + eid +
                     "\" class=\"chart\" role=\"img\" aria-labelledby=\"" + eid +
-                    "-title\" width=\"" + Num(w_) + "\" height=\"" + Num(h_) + "\" viewBox=\"0 0 " +
-                    Num(w_) + " " + Num(h_) + "\" font-family=\"" + kFont +
-                    "\" font-size=\"11\">\n<title id=\"" + eid + "-title\">" + Escape(title_) +
-                    "</title>\n<rect x=\"0\" y=\"0\" width=\"" + Num(w_) + "\" height=\"" +
-                    Num(h_) + "\" fill=\"#ffffff\"/>\n";
+                    "-title\" width=\"" + Coordinate(w_) + "\" height=\"" + Coordinate(h_) +
+                    "\" viewBox=\"0 0 " + Coordinate(w_) + " " + Coordinate(h_) +
+                    "\" font-family=\"" + kFont + "\" font-size=\"11\">\n<title id=\"" + eid +
+                    "-title\">" + Escape(title_) + "</title>\n<rect x=\"0\" y=\"0\" width=\"" +
+                    Coordinate(w_) + "\" height=\"" + Coordinate(h_) + "\" fill=\"#ffffff\"/>\n";
     const double left = kLeft, right = w_ - kRight, top = kTop, bottom = h_ - kBottom;
     for (double t : x_.Ticks()) {
       const double px = X(t);
-      s += "<line x1=\"" + Num(px) + "\" y1=\"" + Num(top) + "\" x2=\"" + Num(px) + "\" y2=\"" +
-           Num(bottom) + "\" stroke=\"#e3e6eb\"/>\n";
+      s += "<line x1=\"" + Coordinate(px) + "\" y1=\"" + Coordinate(top) + "\" x2=\"" +
+           Coordinate(px) + "\" y2=\"" + Coordinate(bottom) + "\" stroke=\"#e3e6eb\"/>\n";
       std::string label = x_.categories.empty()
                               ? x_.label(t)
                               : report::TailEllipsis(x_.categories[static_cast<size_t>(t)], 14);
-      s += "<text x=\"" + Num(px) + "\" y=\"" + Num(bottom + 15) +
+      s += "<text x=\"" + Coordinate(px) + "\" y=\"" + Coordinate(bottom + 15) +
            "\" text-anchor=\"middle\" fill=\"#4f5766\">" + Escape(label) + "</text>\n";
     }
     for (double t : y_.Ticks()) {
       const double py = Y(t);
-      s += "<line x1=\"" + Num(left) + "\" y1=\"" + Num(py) + "\" x2=\"" + Num(right) + "\" y2=\"" +
-           Num(py) + "\" stroke=\"#e3e6eb\"/>\n";
-      s += "<text x=\"" + Num(left - 6) + "\" y=\"" + Num(py + 4) +
+      s += "<line x1=\"" + Coordinate(left) + "\" y1=\"" + Coordinate(py) + "\" x2=\"" +
+           Coordinate(right) + "\" y2=\"" + Coordinate(py) + "\" stroke=\"#e3e6eb\"/>\n";
+      s += "<text x=\"" + Coordinate(left - 6) + "\" y=\"" + Coordinate(py + 4) +
            "\" text-anchor=\"end\" fill=\"#4f5766\">" + Escape(y_.label(t)) + "</text>\n";
     }
-    s += "<rect x=\"" + Num(left) + "\" y=\"" + Num(top) + "\" width=\"" + Num(right - left) +
-         "\" height=\"" + Num(bottom - top) + "\" fill=\"none\" stroke=\"#8a8f98\"/>\n";
-    s += "<text x=\"" + Num((left + right) / 2) + "\" y=\"" + Num(h_ - 8) +
+    s += "<rect x=\"" + Coordinate(left) + "\" y=\"" + Coordinate(top) + "\" width=\"" +
+         Coordinate(right - left) + "\" height=\"" + Coordinate(bottom - top) +
+         "\" fill=\"none\" stroke=\"#8a8f98\"/>\n";
+    s += "<text x=\"" + Coordinate((left + right) / 2) + "\" y=\"" + Coordinate(h_ - 8) +
          "\" text-anchor=\"middle\" font-size=\"12\">" +
          Escape(x_.title + (x_.log ? " (log scale)" : "")) + "</text>\n";
-    s += "<text transform=\"translate(14 " + Num((top + bottom) / 2) +
+    s += "<text transform=\"translate(14 " + Coordinate((top + bottom) / 2) +
          ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">" + Escape(y_.title) +
          "</text>\n";
     return s + marks_ + "</svg>\n";
@@ -346,6 +316,20 @@ std::string SummarySection(const std::vector<StudyReport>& studies) {
   return s + "</section>\n";
 }
 
+// The end of a section with nothing to plot.
+constexpr const char* kNoneFinished =
+    "<p class=\"note\">No trial has finished yet.</p>\n</section>\n";
+
+// A section (id, heading and introducing paragraph are markup) with the studies' keys and
+// `plot`, or, when no trial has `finished`, kNoneFinished in their place.
+std::string PlotSection(const char* id, const char* heading, const char* intro,
+                        const std::vector<StudyReport>& studies, const Plot& plot, bool finished) {
+  const std::string s =
+      std::string("<section id=\"") + id + "\">\n<h2>" + heading + "</h2>\n<p>" + intro + "</p>\n";
+  if (!finished) return s + kNoneFinished;
+  return s + Keys(studies) + plot.Svg() + "</section>\n";
+}
+
 std::string BestSection(const std::vector<StudyReport>& studies) {
   std::vector<double> spent, accuracies;
   for (const StudyReport& r : studies) {
@@ -354,12 +338,6 @@ std::string BestSection(const std::vector<StudyReport>& studies) {
       accuracies.push_back(a);
     }
   }
-  std::string s =
-      "<section id=\"best-vs-energy-section\">\n<h2>Best accuracy against training "
-      "energy spent</h2>\n<p>Each step is a finished trial: the best validation "
-      "accuracy a study had found against the training energy it had spent so far. "
-      "Higher and further left is better.</p>\n";
-  if (spent.empty()) return s + "<p class=\"note\">No trial has finished yet.</p>\n</section>\n";
   Plot plot("best-vs-energy", "Best accuracy against cumulative training energy", 896, 360,
             EnergyAxis(spent, false, "cumulative training energy"), AccuracyAxis(accuracies));
   for (size_t k = 0; k < studies.size(); ++k) {
@@ -371,7 +349,11 @@ std::string BestSection(const std::vector<StudyReport>& studies) {
           StudyLabel(studies[k]) + ": best " + Pct(a, 2) + " after " + report::Quantity(e, "J"));
     }
   }
-  return s + Keys(studies) + plot.Svg() + "</section>\n";
+  return PlotSection(
+      "best-vs-energy-section", "Best accuracy against training energy spent",
+      "Each step is a finished trial: the best validation accuracy a study had found against the "
+      "training energy it had spent so far. Higher and further left is better.",
+      studies, plot, !spent.empty());
 }
 
 std::string ScatterSection(const std::vector<StudyReport>& studies) {
@@ -383,12 +365,6 @@ std::string ScatterSection(const std::vector<StudyReport>& studies) {
       accuracies.push_back(*t.accuracy);
     }
   }
-  std::string s =
-      "<section id=\"scatter-section\">\n<h2>Accuracy against training "
-      "energy</h2>\n<p>Every finished trial; the line joins each study's Pareto front "
-      "(no other trial is as accurate for less energy), whose trials are "
-      "ringed.</p>\n";
-  if (energies.empty()) return s + "<p class=\"note\">No trial has finished yet.</p>\n</section>\n";
   Plot plot("accuracy-vs-energy", "Validation accuracy against training energy per trial", 896, 380,
             EnergyAxis(energies, true, "training energy of the trial"), AccuracyAxis(accuracies));
   for (size_t k = 0; k < studies.size(); ++k) {
@@ -412,7 +388,10 @@ std::string ScatterSection(const std::vector<StudyReport>& studies) {
           TrialTip(r, i));
     }
   }
-  return s + Keys(studies) + plot.Svg() + "</section>\n";
+  return PlotSection("scatter-section", "Accuracy against training energy",
+                     "Every finished trial; the line joins each study's Pareto front (no other "
+                     "trial is as accurate for less energy), whose trials are ringed.",
+                     studies, plot, !energies.empty());
 }
 
 // A parameter's value as a number on its axis (a categorical's index).
@@ -458,7 +437,7 @@ std::string EffectsSection(const std::vector<StudyReport>& studies) {
     }
   }
   if (accuracies.empty()) {
-    return s + "<p class=\"note\">No trial has finished yet.</p>\n</section>\n";
+    return s + kNoneFinished;
   }
   for (const Parameter* p : parameters) {
     Axis x;
@@ -538,20 +517,13 @@ std::string SearchHtml(const std::vector<StudyReport>& studies) {
       spaces += (spaces.empty() ? "" : ", ") + r.key.space_source;
     }
   }
-  std::string out =
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>" +
-      Escape("joulecast: " + title) + "</title>\n<style>" + kStyle +
-      "</style>\n</head>\n<body>\n<main>\n<header>\n<h1>" + Escape(title) +
-      "</h1>\n<p class=\"sub\">Energy-aware search by joulecast over " + Escape(spaces) +
-      ".</p>\n</header>\n";
-  out += SummarySection(studies) + BestSection(studies) + ScatterSection(studies) +
-         EffectsSection(studies) + TrialsSection(studies);
-  out +=
-      "<footer>Made by <code>joulecast search</code>; <code>--format json</code> gives the "
-      "same trials for scripts (docs/search.md).</footer>\n</main>\n</body>\n</html>\n";
-  return out;
+  return HtmlPage(
+      Escape(title), "Energy-aware search by joulecast over " + Escape(spaces) + ".",
+      SummarySection(studies) + BestSection(studies) + ScatterSection(studies) +
+          EffectsSection(studies) + TrialsSection(studies),
+      "Made by <code>joulecast search</code>; <code>--format json</code> gives the same "
+      "trials for scripts (docs/search.md).",
+      kExtraStyle);
 }
 
 }  // namespace joulecast::search

@@ -1,7 +1,6 @@
 // The search loop with an in-process trainer: predictions recorded before training, resume,
 // a stop between trials, a trainer error releasing its trial, and the energy oracle's cache.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -12,24 +11,17 @@
 
 #include "analyzer/search/search.h"
 #include "analyzer/search/search_report.h"
+#include "common/testing/test_util.h"
 
 namespace joulecast::search {
 namespace {
 
 namespace fs = std::filesystem;
+using joulecast::testing::TempDir;
 
 std::string SourceDir() {
   const char* s = std::getenv("JOULECAST_SOURCE_DIR");
   return s ? s : ".";
-}
-
-fs::path TempDir() {
-  fs::path d =
-      fs::temp_directory_path() / ("joulecast_search_loop_" + std::to_string(getpid()) + "_" +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
 }
 
 constexpr const char* kSpace = R"({
@@ -75,10 +67,10 @@ SearchOptions Options(const fs::path& dir, const std::string& strategy, int tria
 }
 
 TEST(SearchLoop, TrainsAndRecordsEachTrialWithItsPrediction) {
-  const fs::path dir = TempDir();
+  const TempDir dir;
   FakeTrainer trainer;
   std::vector<std::string> log;
-  Result<SearchOutcome> out = RunSearch(Options(dir, "random", 4), trainer, nullptr,
+  Result<SearchOutcome> out = RunSearch(Options(dir.path(), "random", 4), trainer, nullptr,
                                         [&](const std::string& line) { log.push_back(line); });
   ASSERT_TRUE(out.ok()) << out.status().message();
   ASSERT_EQ(out->trials.size(), 4u);
@@ -104,7 +96,7 @@ TEST(SearchLoop, TrainsAndRecordsEachTrialWithItsPrediction) {
 
 // Another architecture is another prediction; the learning rate changes none.
 TEST(SearchLoop, OraclePredictsTheWholeRunAndCachesByArchitecture) {
-  const fs::path dir = TempDir();
+  const TempDir dir;
   std::ofstream(dir / "space.json") << kSpace;
   Result<Space> space = LoadSpace((dir / "space.json").string());
   ASSERT_TRUE(space.ok()) << space.status().message();
@@ -132,14 +124,14 @@ TEST(SearchLoop, OraclePredictsTheWholeRunAndCachesByArchitecture) {
 }
 
 TEST(SearchLoop, ResumingWithMoreTrialsAddsOnlyTheMissingOnes) {
-  const fs::path dir = TempDir();
+  const TempDir dir;
   for (const char* strategy : {"grid", "bo"}) {
     fs::remove(dir / "s.db");
     FakeTrainer first;
-    ASSERT_TRUE(RunSearch(Options(dir, strategy, 3), first).ok());
+    ASSERT_TRUE(RunSearch(Options(dir.path(), strategy, 3), first).ok());
     EXPECT_EQ(first.requests.size(), 3u);
     FakeTrainer second;
-    Result<SearchOutcome> out = RunSearch(Options(dir, strategy, 5), second);
+    Result<SearchOutcome> out = RunSearch(Options(dir.path(), strategy, 5), second);
     ASSERT_TRUE(out.ok()) << out.status().message();
     EXPECT_EQ(second.requests.size(), 2u) << strategy;
     ASSERT_EQ(out->trials.size(), 5u);
@@ -151,11 +143,11 @@ TEST(SearchLoop, ResumingWithMoreTrialsAddsOnlyTheMissingOnes) {
 }
 
 TEST(SearchLoop, StopEndsTheSearchAfterTheCurrentTrial) {
-  const fs::path dir = TempDir();
+  const TempDir dir;
   std::atomic<bool> stop{false};
   FakeTrainer trainer;
   trainer.stop_after_first = &stop;
-  Result<SearchOutcome> out = RunSearch(Options(dir, "random", 5), trainer, &stop);
+  Result<SearchOutcome> out = RunSearch(Options(dir.path(), "random", 5), trainer, &stop);
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(out->interrupted);
   ASSERT_EQ(out->trials.size(), 1u);
@@ -164,15 +156,15 @@ TEST(SearchLoop, StopEndsTheSearchAfterTheCurrentTrial) {
 
 // A trainer error stops the search and gives the trial back; the next run redoes that number.
 TEST(SearchLoop, TrainerErrorReleasesTheTrialForTheNextRun) {
-  const fs::path dir = TempDir();
+  const TempDir dir;
   FakeTrainer broken;
   broken.fail_with = "energy meter (rapl): cannot read";
-  Result<SearchOutcome> out = RunSearch(Options(dir, "random", 3), broken);
+  Result<SearchOutcome> out = RunSearch(Options(dir.path(), "random", 3), broken);
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.status().message(),
             "energy meter (rapl): cannot read (trial 0 is left for the next run to redo)");
   FakeTrainer good;
-  out = RunSearch(Options(dir, "random", 3), good);
+  out = RunSearch(Options(dir.path(), "random", 3), good);
   ASSERT_TRUE(out.ok()) << out.status().message();
   ASSERT_EQ(out->trials.size(), 3u);
   EXPECT_EQ(out->trials[0].runs, 2);
@@ -181,8 +173,8 @@ TEST(SearchLoop, TrainerErrorReleasesTheTrialForTheNextRun) {
 }
 
 TEST(SearchLoop, EnergyAwareOptionsNeedAProfile) {
-  const fs::path dir = TempDir();
-  SearchOptions o = Options(dir, "bo", 3);
+  const TempDir dir;
+  SearchOptions o = Options(dir.path(), "bo", 3);
   o.profile_path.clear();
   o.strategy.energy_budget_j = 1000;
   FakeTrainer trainer;
@@ -193,9 +185,9 @@ TEST(SearchLoop, EnergyAwareOptionsNeedAProfile) {
 }
 
 TEST(SearchLoop, ReportsBestAndParetoFront) {
-  const fs::path dir = TempDir();
+  const TempDir dir;
   FakeTrainer trainer;
-  Result<SearchOutcome> out = RunSearch(Options(dir, "grid", 15), trainer);
+  Result<SearchOutcome> out = RunSearch(Options(dir.path(), "grid", 15), trainer);
   ASSERT_TRUE(out.ok()) << out.status().message();
   Result<StudyReport> report = ReportOf(*out);
   ASSERT_TRUE(report.ok());

@@ -1,17 +1,15 @@
 #include "analyzer/search/space.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <string_view>
+
+#include "common/json_fields.h"
+#include "common/read_file.h"
 
 namespace joulecast::search {
 
@@ -19,71 +17,27 @@ namespace {
 
 // Ordered, so that parameters and the template keep the file's order.
 using Json = nlohmann::ordered_json;
+using json_fields::Describe;
+using json_fields::Expected;
+using json_fields::FieldError;
+using json_fields::OneLine;
+using json_fields::OnlyAllow;
+using json_fields::Pointer;
+using json_fields::Quote;
 
 constexpr size_t kMaxSpaceBytes = size_t{16} << 20;
 // Integers are stored as doubles in Parameter: keep them exact.
 constexpr double kMaxExactInt = 9007199254740992.0;  // 2^53
 
-// A user error at a JSON pointer; caught at the public functions and turned into a Status.
-class SpaceError : public std::runtime_error {
- public:
-  SpaceError(std::string pointer, const std::string& what)
-      : std::runtime_error(what), pointer_(std::move(pointer)) {}
-  const std::string& pointer() const { return pointer_; }
-
- private:
-  std::string pointer_;
-};
-
-// Control characters and non-ASCII bytes escaped, so a message stays one line.
-std::string OneLine(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-std::string Quote(std::string_view text) {
-  constexpr size_t kMax = 60;
-  std::string out = OneLine(text.substr(0, kMax));
-  return "\"" + out + (text.size() > kMax ? "...\"" : "\"");
-}
-
-std::string Describe(const Json& v) {
-  if (v.is_string()) return Quote(v.get_ref<const std::string&>());
-  if (v.is_array()) return "an array of " + std::to_string(v.size()) + " values";
-  if (v.is_object()) return "an object";
-  return OneLine(v.dump());
-}
-
-std::string Pointer(const std::string& parent, std::string_view key) {
-  std::string out = parent + "/";
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-[[noreturn]] void Expected(const std::string& pointer, const std::string& what, const Json& got) {
-  throw SpaceError(pointer, "expected " + what + ", got " + Describe(got));
-}
+const std::string_view kSpaceFields[] = {"architecture", "parameters", "training"};
+const std::string_view kCategoricalFields[] = {"type", "choices"};
+const std::string_view kRangeFields[] = {"type", "low", "high", "log"};
+const std::string_view kTrainingFields[] = {
+    "dataset",   "epochs",        "batch_size", "train_samples", "validation_samples",
+    "optimizer", "learning_rate", "beta1",      "beta2",         "weight_decay"};
 
 Status ErrorAt(const std::string& source, const std::string& pointer, const std::string& what) {
-  return Status::Error(OneLine(source) + ": " + (pointer.empty() ? "" : OneLine(pointer) + ": ") +
-                       OneLine(what));
+  return Status::Error(json_fields::ErrorLine(source, pointer, what));
 }
 
 bool IsName(std::string_view s) {
@@ -101,17 +55,6 @@ bool IsName(std::string_view s) {
 std::string_view PlaceholderName(std::string_view s) {
   if (s.size() < 2 || s[0] != '$' || !IsName(s.substr(1))) return {};
   return s.substr(1);
-}
-
-void OnlyAllow(const Json& object, const std::string& pointer,
-               std::initializer_list<std::string_view> allowed, std::string_view context) {
-  for (const auto& [key, value] : object.items()) {
-    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-    std::string list;
-    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    throw SpaceError(Pointer(pointer, key), "unknown field " + Quote(key) + " " +
-                                                std::string(context) + "; its fields are " + list);
-  }
 }
 
 bool IsInteger(const Json& v) { return v.is_number_integer() || v.is_number_unsigned(); }
@@ -139,7 +82,7 @@ const Json& Required(const Json& object, const std::string& pointer, const char*
                      const char* what) {
   auto it = object.find(key);
   if (it == object.end()) {
-    throw SpaceError(Pointer(pointer, key),
+    throw FieldError(Pointer(pointer, key),
                      std::string("missing required field; expected ") + what);
   }
   return *it;
@@ -169,7 +112,7 @@ std::optional<double> Numeric(const Value& v) {
 
 Parameter ReadParameter(const std::string& name, const Json& spec, const std::string& at) {
   if (!IsName(name)) {
-    throw SpaceError(
+    throw FieldError(
         at,
         "a parameter name is letters, digits and _, not starting with a digit; got " + Quote(name));
   }
@@ -182,7 +125,7 @@ Parameter ReadParameter(const std::string& name, const Json& spec, const std::st
   if (!type.is_string()) Expected(type_at, "\"float\", \"int\" or \"categorical\"", type);
   const std::string& t = type.get_ref<const std::string&>();
   if (t == "categorical") {
-    OnlyAllow(spec, at, {"type", "choices"}, "in a categorical parameter");
+    OnlyAllow(spec, at, kCategoricalFields, "in a categorical parameter");
     p.type = Parameter::Type::categorical;
     const Json& choices = Required(spec, at, "choices", "a non-empty array");
     const std::string choices_at = Pointer(at, "choices");
@@ -203,14 +146,14 @@ Parameter ReadParameter(const std::string& name, const Json& spec, const std::st
         Expected(c_at, "a string or a number", c);
       }
       if (std::find(p.choices.begin(), p.choices.end(), v) != p.choices.end()) {
-        throw SpaceError(c_at, "duplicate choice " + Describe(c));
+        throw FieldError(c_at, "duplicate choice " + Describe(c));
       }
       p.choices.push_back(std::move(v));
     }
     return p;
   }
   if (t != "float" && t != "int") Expected(type_at, "\"float\", \"int\" or \"categorical\"", type);
-  OnlyAllow(spec, at, {"type", "low", "high", "log"}, "for type \"" + t + "\"");
+  OnlyAllow(spec, at, kRangeFields, "for type \"" + t + "\"");
   const Json& low = Required(spec, at, "low", "a number");
   const Json& high = Required(spec, at, "high", "a number");
   if (t == "int") {
@@ -223,14 +166,14 @@ Parameter ReadParameter(const std::string& name, const Json& spec, const std::st
     p.high = ReadNumber(high, Pointer(at, "high"));
   }
   if (p.low > p.high) {
-    throw SpaceError(Pointer(at, "high"),
+    throw FieldError(Pointer(at, "high"),
                      "high " + ValueText(p.high) + " is below low " + ValueText(p.low));
   }
   if (auto it = spec.find("log"); it != spec.end()) {
     if (!it->is_boolean()) Expected(Pointer(at, "log"), "true or false", *it);
     p.log = it->get<bool>();
     if (p.log && p.low <= 0) {
-      throw SpaceError(Pointer(at, "low"),
+      throw FieldError(Pointer(at, "low"),
                        "a log parameter needs low > 0, got " + ValueText(p.low));
     }
   }
@@ -270,13 +213,13 @@ void CheckTrainingParameter(const Parameter& p, const std::string& at) {
       ok = ok && s && (*s == "adam" || *s == "sgd");
     }
     if (!ok)
-      throw SpaceError(at, "optimizer must be categorical with choices \"adam\" and/or \"sgd\"");
+      throw FieldError(at, "optimizer must be categorical with choices \"adam\" and/or \"sgd\"");
     return;
   }
   if (n == "batch_size" || n == "epochs") {
     auto range = NumericRange(p);
     if (!AllIntegers(p) || !range || range->first < 1) {
-      throw SpaceError(at,
+      throw FieldError(at,
                        n + " must be an int parameter (or categorical of integers) of at least 1");
     }
     return;
@@ -296,7 +239,7 @@ void CheckTrainingParameter(const Parameter& p, const std::string& at) {
     auto range = NumericRange(p);
     if (!range || range->first < b.min || (b.min_open && range->first == b.min) ||
         range->second > b.max) {
-      throw SpaceError(at, n + " must take numbers " + b.text);
+      throw FieldError(at, n + " must take numbers " + b.text);
     }
   }
 }
@@ -309,10 +252,7 @@ bool IsTrainingName(std::string_view n) {
 Training ReadTraining(const Json& t) {
   const std::string at = "/training";
   if (!t.is_object()) Expected(at, "an object", t);
-  OnlyAllow(t, at,
-            {"dataset", "epochs", "batch_size", "train_samples", "validation_samples", "optimizer",
-             "learning_rate", "beta1", "beta2", "weight_decay"},
-            "in training");
+  OnlyAllow(t, at, kTrainingFields, "in training");
   Training tr;
   constexpr int64_t kMax = int64_t{1} << 40;
   for (const auto& [key, v] : t.items()) {
@@ -371,7 +311,7 @@ void Substitute(Json& node, const Params& params, const std::string& at) {
     std::string_view name = PlaceholderName(node.get_ref<const std::string&>());
     if (name.empty()) return;
     auto it = params.find(std::string(name));
-    if (it == params.end()) throw SpaceError(at, "no value for parameter " + Quote(name));
+    if (it == params.end()) throw FieldError(at, "no value for parameter " + Quote(name));
     node = ValueJson(it->second);
   } else if (node.is_array()) {
     for (size_t i = 0; i < node.size(); ++i)
@@ -390,11 +330,11 @@ Space Parse(const std::string& text, const std::string& source) {
   } catch (const Json::parse_error& e) {
     std::string what = e.what();
     size_t start = what.find("] ");
-    throw SpaceError(
+    throw FieldError(
         "", "invalid JSON: " + (start == std::string::npos ? what : what.substr(start + 2)));
   }
   if (!doc.is_object()) Expected("", "a JSON object at the top level", doc);
-  OnlyAllow(doc, "", {"architecture", "parameters", "training"}, "in a search space");
+  OnlyAllow(doc, "", kSpaceFields, "in a search space");
   Space space;
   space.source = source;
   const Json& arch = Required(doc, "", "architecture", "an architecture object");
@@ -416,7 +356,7 @@ Space Parse(const std::string& text, const std::string& source) {
   for (const auto& [name, at] : placeholders) {
     bool known = std::any_of(space.parameters.begin(), space.parameters.end(),
                              [&](const Parameter& p) { return p.name == name; });
-    if (!known) throw SpaceError(at, "\"$" + name + "\" names no parameter in /parameters");
+    if (!known) throw FieldError(at, "\"$" + name + "\" names no parameter in /parameters");
     used.insert(name);
   }
   for (const Parameter& p : space.parameters) {
@@ -424,7 +364,7 @@ Space Parse(const std::string& text, const std::string& source) {
     if (IsTrainingName(p.name)) {
       CheckTrainingParameter(p, at);
     } else if (!used.count(p.name)) {
-      throw SpaceError(at, "parameter " + Quote(p.name) + " is used nowhere: no \"$" + p.name +
+      throw FieldError(at, "parameter " + Quote(p.name) + " is used nowhere: no \"$" + p.name +
                                "\" in /architecture and not a training name (learning_rate, "
                                "beta1, beta2, weight_decay, optimizer, batch_size, epochs)");
     }
@@ -461,7 +401,7 @@ Result<Space> ParseSpace(const std::string& text, const std::string& source) {
   }
   try {
     return Parse(text, source);
-  } catch (const SpaceError& e) {
+  } catch (const FieldError& e) {
     return ErrorAt(source, e.pointer(), e.what());
   } catch (const std::exception& e) {
     return ErrorAt(source, "", std::string("cannot read the search space: ") + e.what());
@@ -469,17 +409,10 @@ Result<Space> ParseSpace(const std::string& text, const std::string& source) {
 }
 
 Result<Space> LoadSpace(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return ErrorAt(path, "", std::string("cannot open: ") + std::strerror(errno));
-  std::string text;
-  char buffer[1 << 16];
-  while (file.read(buffer, sizeof buffer) || file.gcount() > 0) {
-    text.append(buffer, static_cast<size_t>(file.gcount()));
-    if (text.size() > kMaxSpaceBytes)
-      return ErrorAt(path, "", "larger than 16 MiB; not a search space");
-  }
-  if (file.bad()) return ErrorAt(path, "", "cannot read the file");
-  return ParseSpace(text, path);
+  std::string error;
+  const std::optional<std::string> text = ReadFileUpTo(path, kMaxSpaceBytes, &error);
+  if (!text) return ErrorAt(path, "", error);
+  return ParseSpace(*text, path);  // which refuses a file cut as too large
 }
 
 bool UsedInArchitecture(const Space& space, const std::string& name) {
@@ -492,7 +425,7 @@ Result<std::string> ExpandArchitecture(const Space& space, const Params& params)
     Json arch = Json::parse(space.architecture);
     Substitute(arch, params, "/architecture");
     return arch.dump();
-  } catch (const SpaceError& e) {
+  } catch (const FieldError& e) {
     return ErrorAt(space.source, e.pointer(), e.what());
   } catch (const std::exception& e) {
     return ErrorAt(space.source, "/architecture", std::string("cannot expand: ") + e.what());
@@ -598,13 +531,13 @@ Result<Params> ParamsFromJson(const std::string& json, const Space& space) {
     for (const auto& [key, value] : j.items()) {
       bool known = std::any_of(space.parameters.begin(), space.parameters.end(),
                                [&](const Parameter& p) { return p.name == key; });
-      if (!known) throw SpaceError(Pointer("", key), "not a parameter of " + OneLine(space.source));
+      if (!known) throw FieldError(Pointer("", key), "not a parameter of " + OneLine(space.source));
     }
     Params params;
     for (const Parameter& p : space.parameters) {
       const std::string at = Pointer("", p.name);
       auto it = j.find(p.name);
-      if (it == j.end()) throw SpaceError(at, "missing parameter");
+      if (it == j.end()) throw FieldError(at, "missing parameter");
       const Json& v = *it;
       if (p.type == Parameter::Type::categorical) {
         std::optional<Value> match;
@@ -637,7 +570,7 @@ Result<Params> ParamsFromJson(const std::string& json, const Space& space) {
       }
     }
     return params;
-  } catch (const SpaceError& e) {
+  } catch (const FieldError& e) {
     return ErrorAt(source, e.pointer(), e.what());
   } catch (const std::exception& e) {
     return ErrorAt(source, "", std::string("cannot read: ") + e.what());

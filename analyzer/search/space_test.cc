@@ -6,18 +6,12 @@
 #include <iterator>
 #include <string>
 
+#include "analyzer/search/paper_space_testing.h"
+
 namespace joulecast::search {
 namespace {
 
-const char* kPaperSpace = R"({
-  "architecture": {"family": "SimpleCNN", "nr_conv_layers": "$nr_conv", "nr_linear_layers": 2,
-                   "input": {"shape": [1, 28, 28]}, "classes": 10},
-  "parameters": {"learning_rate": {"type": "float", "low": 1e-5, "high": 1e-1, "log": true},
-                 "beta1": {"type": "float", "low": 0.1, "high": 1.0},
-                 "nr_conv": {"type": "int", "low": 1, "high": 4},
-                 "optimizer": {"type": "categorical", "choices": ["adam", "sgd"]}},
-  "training": {"dataset": "fashion-mnist", "epochs": 2, "batch_size": 512,
-               "train_samples": 10000, "validation_samples": 5000}})";
+const std::string kPaperSpace = PaperSpaceJson();
 
 Space Parse(const std::string& text) {
   Result<Space> s = ParseSpace(text, "space.json");

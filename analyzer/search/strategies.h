@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/search/halton.h"
 #include "analyzer/search/strategy.h"
+#include "common/halton.h"
 
 namespace joulecast::search::internal {
 

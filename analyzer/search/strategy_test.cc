@@ -53,24 +53,41 @@ double BraninAccuracy(const Params& p) {
   return 1 - (f - 0.397887) / 300;
 }
 
+// The same accuracy everywhere: for tests about which points are proposed, not which are best.
+double FlatAccuracy(const Params&) { return 0.5; }
+
+// A successful trial of `params`.
+Observation Trial(const Params& params, double accuracy) {
+  Observation o;
+  o.params = params;
+  o.ok = true;
+  o.accuracy = accuracy;
+  return o;
+}
+
 // Runs `trials` proposals, each evaluated by `accuracy` (and its predicted energy recorded when
 // `record_energy`); returns the history.
-std::vector<Observation> RunTrials(Strategy& strategy, int trials,
-                                   const std::function<double(const Params&)>& accuracy,
-                                   const EnergyPredictor& energy = {}, bool record_energy = true) {
+std::vector<Observation> RunTrials(
+    Strategy& strategy, int trials,
+    const std::function<double(const Params&)>& accuracy = FlatAccuracy,
+    const EnergyPredictor& energy = {}, bool record_energy = true) {
   std::vector<Observation> history;
   for (int t = 0; t < trials; ++t) {
     Result<std::optional<Params>> next = strategy.Propose(history, t, energy);
     EXPECT_TRUE(next.ok()) << next.status().message();
     if (!next.ok() || !*next) break;
-    Observation o;
-    o.params = **next;
-    o.ok = true;
-    o.accuracy = accuracy(o.params);
-    if (energy && record_energy) o.predicted_energy_j = *energy(o.params);
-    history.push_back(o);
+    history.push_back(Trial(**next, accuracy(**next)));
+    if (energy && record_energy) history.back().predicted_energy_j = *energy(**next);
   }
   return history;
+}
+
+StrategyOptions GridOptions(int grid_points, int budget_trials) {
+  StrategyOptions o;
+  o.strategy = "grid";
+  o.grid_points = grid_points;
+  o.budget_trials = budget_trials;
+  return o;
 }
 
 TEST(StrategyMake, RejectsUnknownOptions) {
@@ -102,13 +119,8 @@ TEST(StrategyMake, RejectsUnknownOptions) {
 }
 
 TEST(StrategyGrid, EnumeratesEveryPointOnceThenStops) {
-  Space s = Parse(kSmallSpace);
-  StrategyOptions o;
-  o.strategy = "grid";
-  o.grid_points = 3;
-  o.budget_trials = 25;
-  auto grid = Make(s, o);
-  std::vector<Observation> h = RunTrials(*grid, 20, [](const Params&) { return 0.5; });
+  auto grid = Make(Parse(kSmallSpace), GridOptions(3, 25));
+  std::vector<Observation> h = RunTrials(*grid, 20);
   ASSERT_EQ(h.size(), 12u);
   std::set<Params> seen;
   for (const Observation& ob : h) {
@@ -123,13 +135,8 @@ TEST(StrategyGrid, EnumeratesEveryPointOnceThenStops) {
 }
 
 TEST(StrategyGrid, LogLevelsAreEvenInLogSpace) {
-  Space s = Parse(kEnergySpace);
-  StrategyOptions o;
-  o.strategy = "grid";
-  o.grid_points = 4;
-  o.budget_trials = 80;
-  auto grid = Make(s, o);
-  std::vector<Observation> h = RunTrials(*grid, 4, [](const Params&) { return 0.5; });
+  auto grid = Make(Parse(kEnergySpace), GridOptions(4, 80));
+  std::vector<Observation> h = RunTrials(*grid, 4);
   ASSERT_EQ(h.size(), 4u);
   const double expected[] = {1e-4, 1e-3, 1e-2, 1e-1};
   for (int i = 0; i < 4; ++i) {
@@ -140,16 +147,12 @@ TEST(StrategyGrid, LogLevelsAreEvenInLogSpace) {
 
 TEST(StrategyGrid, LargerThanTheBudgetRunsASeededRandomSubset) {
   Space s = Parse(kSmallSpace);
-  StrategyOptions o;
-  o.strategy = "grid";
-  o.grid_points = 3;
-  o.budget_trials = 5;
+  StrategyOptions o = GridOptions(3, 5);
   std::vector<std::string> first_points;
   for (uint64_t seed : {1, 2, 3}) {
     o.seed = seed;
     auto a = Make(s, o), b = Make(s, o);
-    std::vector<Observation> ha = RunTrials(*a, 5, [](const Params&) { return 0.5; });
-    std::vector<Observation> hb = RunTrials(*b, 5, [](const Params&) { return 0.5; });
+    std::vector<Observation> ha = RunTrials(*a, 5), hb = RunTrials(*b, 5);
     ASSERT_EQ(ha.size(), 5u);
     std::set<Params> distinct;
     for (size_t i = 0; i < ha.size(); ++i) {
@@ -159,18 +162,14 @@ TEST(StrategyGrid, LargerThanTheBudgetRunsASeededRandomSubset) {
     EXPECT_EQ(distinct.size(), 5u);
     first_points.push_back(ParamsText(ha[0].params) + ParamsText(ha[1].params));
     // Asked for more, it goes on through the rest of the grid and then stops.
-    std::vector<Observation> all = RunTrials(*a, 30, [](const Params&) { return 0.5; });
+    std::vector<Observation> all = RunTrials(*a, 30);
     EXPECT_EQ(all.size(), 12u);
   }
   EXPECT_TRUE(first_points[0] != first_points[1] || first_points[1] != first_points[2]);
 }
 
 TEST(StrategyGrid, NeverRepeatsAPointInTheHistory) {
-  Space s = Parse(kSmallSpace);
-  StrategyOptions o;
-  o.strategy = "grid";
-  o.grid_points = 3;
-  auto grid = Make(s, o);
+  auto grid = Make(Parse(kSmallSpace), GridOptions(3, 25));
   std::vector<Observation> history;
   for (const char* c : {"x", "y"}) {
     Observation failed;
@@ -214,7 +213,7 @@ TEST(StrategyRandom, StopsWhenADiscreteSpaceIsExhausted) {
   StrategyOptions o;
   o.strategy = "random";
   auto r = Make(s, o);
-  EXPECT_EQ(RunTrials(*r, 10, [](const Params&) { return 0.5; }).size(), 3u);
+  EXPECT_EQ(RunTrials(*r, 10).size(), 3u);
 }
 
 // Mean over seeds of the best accuracy after `trials` trials.
@@ -272,11 +271,7 @@ TEST(StrategyBo, IsDeterministicAndSkipsFailedPoints) {
     EXPECT_EQ(**x, **y);  // the same history, the same proposal
     EXPECT_FALSE(tried.count(**x)) << ParamsText(**x);
     tried.insert(**x);
-    Observation ob;
-    ob.params = **x;
-    ob.ok = true;
-    ob.accuracy = accuracy(ob.params);
-    history.push_back(ob);
+    history.push_back(Trial(**x, accuracy(**x)));
   }
   // It goes on through all 12 points, each once, then has nothing left.
   for (int t = 0; t < 20; ++t) {
@@ -284,10 +279,7 @@ TEST(StrategyBo, IsDeterministicAndSkipsFailedPoints) {
     ASSERT_TRUE(x.ok());
     if (!*x) break;
     EXPECT_TRUE(tried.insert(**x).second) << ParamsText(**x);
-    Observation ob;
-    ob.params = **x;
-    ob.ok = true;
-    history.push_back(ob);
+    history.push_back(Trial(**x, 0));
   }
   EXPECT_EQ(tried.size(), 12u);
 }

@@ -1,9 +1,6 @@
 #include "analyzer/search/study.h"
 
-#include "analyzer/core/utc_time.h"
-
 #include <signal.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,9 +13,16 @@
 #include <random>
 #include <sstream>
 
+#include "common/sqlite.h"
+#include "common/utc_time.h"
+
 namespace joulecast::search {
 
 namespace {
+
+using sqlite::Database;
+using sqlite::Statement;
+using sqlite::Transaction;
 
 constexpr const char* kApplication = "joulecast.study/1";
 // How long a worker waits for another's write lock. Proposals are made under it (a second or
@@ -56,69 +60,6 @@ constexpr const char* kColumns =
     "predicted_low_j, predicted_high_j, time_s, error, started_at, finished_at, worker, "
     "worker_host, worker_pid, worker_start, claimed_unix, runs";
 
-// A prepared statement, finalized on scope exit.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return stmt_; }
-  int Step() { return sqlite3_step(stmt_); }
-  void Bind(int i, const std::string& s) {
-    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-  }
-  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
-  void Bind(int i, const std::optional<double>& v) {
-    if (v)
-      Bind(i, *v);
-    else
-      sqlite3_bind_null(stmt_, i);
-  }
-  std::string Text(int i) {
-    const unsigned char* t = sqlite3_column_text(stmt_, i);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-  int64_t Int(int i) { return sqlite3_column_int64(stmt_, i); }
-  double Real(int i) { return sqlite3_column_double(stmt_, i); }
-  std::optional<double> OptReal(int i) {
-    if (sqlite3_column_type(stmt_, i) == SQLITE_NULL) return std::nullopt;
-    return Real(i);
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_ERROR;
-};
-
-// A write transaction, rolled back unless committed.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  ~Transaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  bool Begin() {
-    open_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
-    return open_;
-  }
-  bool Commit() {
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return false;
-    open_ = false;
-    return true;
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
-
 // Who is running a trial, as recorded with it.
 struct Owner {
   std::string host;
@@ -154,10 +95,6 @@ std::string HostName() {
 
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string Error(sqlite3* db, const std::string& path, const std::string& what) {
-  return path + ": " + what + ": " + sqlite3_errmsg(db);
 }
 
 StudyTrial ReadTrial(Statement& q, Owner* owner) {
@@ -203,70 +140,56 @@ std::string OptionText(const std::string& flag, const std::string& value) {
 
 }  // namespace
 
-Study::Study(sqlite3* db, std::string path, double lease_s)
-    : db_(db), path_(std::move(path)), lease_s_(lease_s) {
+Study::Study(std::unique_ptr<Database> db, double lease_s) : db_(std::move(db)), lease_s_(lease_s) {
   worker_ = HostName() + ":" + std::to_string(getpid());
 }
 
-Study::~Study() { sqlite3_close(db_); }
+Study::~Study() = default;
 
-Status Study::Exec(const char* sql, const std::string& what) {
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return Status::Error(Error(db_, path_, what));
-  }
-  return Status();
-}
+const std::string& Study::path() const { return db_->path(); }
 
 Result<std::unique_ptr<Study>> Study::Open(const std::string& path, const StudyKey& key,
                                            double lease_s) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message = path + ": cannot open or create the study: " +
-                          (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    sqlite3_close(db);
-    return Status::Error(message);
-  }
-  std::unique_ptr<Study> study(new Study(db, path, lease_s));
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  auto db = std::make_unique<Database>(path, Database::Mode::create, kBusyTimeoutMs);
+  if (!db->ok()) return Status::Error(db->Error("cannot open or create the study"));
+  Database& d = *db;
+  std::unique_ptr<Study> study(new Study(std::move(db), lease_s));
   const std::string not_a_study =
       path + ": not a joulecast study; give another --study, or remove it";
-  Transaction tx(db);
+  Transaction tx(d);
   if (!tx.Begin()) {
-    if (sqlite3_errcode(db) == SQLITE_NOTADB) return Status::Error(not_a_study);
-    return Status::Error(Error(db, path, "cannot write the study"));
+    if (d.NotADatabase()) return Status::Error(not_a_study);
+    return Status::Error(d.Error("cannot write the study"));
   }
   int64_t tables = 0;
   {
-    Statement count(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
-    if (!count.ok() || count.Step() != SQLITE_ROW) {
-      if (sqlite3_errcode(db) == SQLITE_NOTADB) return Status::Error(not_a_study);
-      return Status::Error(Error(db, path, "cannot read the study"));
+    Statement count(d, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    if (!count.Step()) {
+      if (d.NotADatabase()) return Status::Error(not_a_study);
+      return Status::Error(d.Error("cannot read the study"));
     }
     tables = count.Int(0);
   }
   if (tables == 0) {
-    if (Status s = study->Exec(kSchema, "cannot create the study's tables"); !s.ok()) return s;
+    if (!d.Exec(kSchema)) return Status::Error(d.Error("cannot create the study's tables"));
     std::vector<std::pair<std::string, std::string>> meta = {{"application", kApplication},
                                                              {"space", key.space},
                                                              {"space_source", key.space_source},
                                                              {"created_at", UtcNow()}};
     for (const auto& [flag, value] : key.options) meta.push_back({"option:" + flag, value});
     for (const auto& [k, v] : meta) {
-      Statement insert(db, "INSERT INTO meta (key, value) VALUES (?1, ?2)");
+      Statement insert(d, "INSERT INTO meta (key, value) VALUES (?1, ?2)");
       insert.Bind(1, k);
       insert.Bind(2, v);
-      if (!insert.ok() || insert.Step() != SQLITE_DONE) {
-        return Status::Error(Error(db, path, "cannot create the study's tables"));
-      }
+      if (!insert.Run()) return Status::Error(d.Error("cannot create the study's tables"));
     }
     study->key_ = key;
   } else {
     std::map<std::string, std::string> meta;
     {
-      Statement read(db, "SELECT key, value FROM meta");
+      Statement read(d, "SELECT key, value FROM meta");
       if (!read.ok()) return Status::Error(not_a_study);
-      while (read.Step() == SQLITE_ROW) meta[read.Text(0)] = read.Text(1);
+      while (read.Step()) meta[read.Text(0)] = read.Text(1);
     }
     if (meta["application"] != kApplication) return Status::Error(not_a_study);
     if (meta["space"] != key.space) {
@@ -286,26 +209,20 @@ Result<std::unique_ptr<Study>> Study::Open(const std::string& path, const StudyK
     study->key_ = key;
     study->key_.space_source = meta["space_source"];
   }
-  if (!tx.Commit()) return Status::Error(Error(db, path, "cannot write the study"));
+  if (!tx.Commit()) return Status::Error(d.Error("cannot write the study"));
   return study;
 }
 
 Result<std::unique_ptr<Study>> Study::OpenReadOnly(const std::string& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string message =
-        path + ": cannot open the study: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    sqlite3_close(db);
-    return Status::Error(message);
-  }
-  std::unique_ptr<Study> study(new Study(db, path, 0));
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  auto db = std::make_unique<Database>(path, Database::Mode::read_only, kBusyTimeoutMs);
+  if (!db->ok()) return Status::Error(db->Error("cannot open the study"));
+  Database& d = *db;
+  std::unique_ptr<Study> study(new Study(std::move(db), 0));
   std::map<std::string, std::string> meta;
   {
-    Statement read(db, "SELECT key, value FROM meta ORDER BY rowid");
+    Statement read(d, "SELECT key, value FROM meta ORDER BY rowid");
     if (!read.ok()) return Status::Error(path + ": not a joulecast study");
-    while (read.Step() == SQLITE_ROW) {
+    while (read.Step()) {
       std::string k = read.Text(0), v = read.Text(1);
       meta[k] = v;
       if (k.rfind("option:", 0) == 0) study->key_.options.push_back({k.substr(7), v});
@@ -318,32 +235,26 @@ Result<std::unique_ptr<Study>> Study::OpenReadOnly(const std::string& path) {
 }
 
 Result<std::vector<StudyTrial>> Study::Load() const {
-  Statement q(db_, (std::string("SELECT ") + kColumns + " FROM trials ORDER BY number").c_str());
-  if (!q.ok()) return Status::Error(Error(db_, path_, "cannot read the trials"));
+  Statement q(*db_, std::string("SELECT ") + kColumns + " FROM trials ORDER BY number");
   std::vector<StudyTrial> out;
-  int rc;
-  while ((rc = q.Step()) == SQLITE_ROW) out.push_back(ReadTrial(q, nullptr));
-  if (rc != SQLITE_DONE) return Status::Error(Error(db_, path_, "cannot read the trials"));
+  while (q.Step()) out.push_back(ReadTrial(q, nullptr));
+  if (!q.ok()) return Status::Error(db_->Error("cannot read the trials"));
   return out;
 }
 
 Result<Claim> Study::ClaimNext(int max_trials, const Proposer& propose) {
-  Transaction tx(db_);
-  if (!tx.Begin()) {
-    return Status::Error(Error(db_, path_, "cannot lock the study to claim a trial"));
-  }
+  Transaction tx(*db_);
+  if (!tx.Begin()) return Status::Error(db_->Error("cannot lock the study to claim a trial"));
   std::vector<StudyTrial> trials;
   std::vector<Owner> owners;
   {
-    Statement q(db_, (std::string("SELECT ") + kColumns + " FROM trials ORDER BY number").c_str());
-    if (!q.ok()) return Status::Error(Error(db_, path_, "cannot read the trials"));
-    int rc;
-    while ((rc = q.Step()) == SQLITE_ROW) {
+    Statement q(*db_, std::string("SELECT ") + kColumns + " FROM trials ORDER BY number");
+    while (q.Step()) {
       Owner o;
       trials.push_back(ReadTrial(q, &o));
       owners.push_back(o);
     }
-    if (rc != SQLITE_DONE) return Status::Error(Error(db_, path_, "cannot read the trials"));
+    if (!q.ok()) return Status::Error(db_->Error("cannot read the trials"));
   }
   const std::string host = HostName();
   const int64_t my_pid = getpid();
@@ -365,7 +276,7 @@ Result<Claim> Study::ClaimNext(int max_trials, const Proposer& propose) {
     t.worker = worker_;
     t.started_at = UtcNow();
     t.runs += 1;
-    Statement u(db_,
+    Statement u(*db_,
                 "UPDATE trials SET worker = ?1, worker_host = ?2, worker_pid = ?3, "
                 "worker_start = ?4, claimed_unix = ?5, started_at = ?6, claim = ?8, "
                 "runs = runs + 1 WHERE number = ?7");
@@ -378,8 +289,8 @@ Result<Claim> Study::ClaimNext(int max_trials, const Proposer& propose) {
     u.Bind(7, static_cast<int64_t>(t.number));
     const std::string token = NewClaimToken();
     u.Bind(8, token);
-    if (!u.ok() || u.Step() != SQLITE_DONE || !tx.Commit()) {
-      return Status::Error(Error(db_, path_, "cannot take over trial " + std::to_string(t.number)));
+    if (!u.Run() || !tx.Commit()) {
+      return Status::Error(db_->Error("cannot take over trial " + std::to_string(t.number)));
     }
     claims_[t.number] = token;
     claim.kind = Claim::Kind::trial;
@@ -409,7 +320,7 @@ Result<Claim> Study::ClaimNext(int max_trials, const Proposer& propose) {
     t.predicted_low_j = p->low_j;
     t.predicted_high_j = p->high_j;
   }
-  Statement ins(db_,
+  Statement ins(*db_,
                 "INSERT INTO trials (number, params, status, predicted_energy_j, predicted_low_j, "
                 "predicted_high_j, started_at, worker, worker_host, worker_pid, worker_start, "
                 "claimed_unix, claim) VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
@@ -427,8 +338,8 @@ Result<Claim> Study::ClaimNext(int max_trials, const Proposer& propose) {
   ins.Bind(11, now);
   const std::string token = NewClaimToken();
   ins.Bind(12, token);
-  if (!ins.ok() || ins.Step() != SQLITE_DONE || !tx.Commit()) {
-    return Status::Error(Error(db_, path_, "cannot record trial " + std::to_string(number)));
+  if (!ins.Run() || !tx.Commit()) {
+    return Status::Error(db_->Error("cannot record trial " + std::to_string(number)));
   }
   claims_[number] = token;
   claim.kind = Claim::Kind::trial;
@@ -437,10 +348,10 @@ Result<Claim> Study::ClaimNext(int max_trials, const Proposer& propose) {
 }
 
 Status Study::Finish(int number, const TrialOutcome& o) {
-  Transaction tx(db_);
+  Transaction tx(*db_);
   const std::string what = "cannot record the result of trial " + std::to_string(number);
-  if (!tx.Begin()) return Status::Error(Error(db_, path_, what));
-  Statement u(db_,
+  if (!tx.Begin()) return Status::Error(db_->Error(what));
+  Statement u(*db_,
               "UPDATE trials SET status = ?1, accuracy = ?2, energy_j = ?3, energy_real = ?4, "
               "meter = ?5, time_s = ?6, error = ?7, finished_at = ?8 "
               "WHERE number = ?9 AND status = 'running' AND claim = ?10 AND worker_pid > 0");
@@ -454,13 +365,13 @@ Status Study::Finish(int number, const TrialOutcome& o) {
   u.Bind(8, UtcNow());
   u.Bind(9, static_cast<int64_t>(number));
   u.Bind(10, ClaimToken(number));
-  if (!u.ok() || u.Step() != SQLITE_DONE) return Status::Error(Error(db_, path_, what));
-  if (sqlite3_changes(db_) != 1) {
-    return Status::Error(path_ + ": trial " + std::to_string(number) +
+  if (!u.Run()) return Status::Error(db_->Error(what));
+  if (db_->Changes() != 1) {
+    return Status::Error(path() + ": trial " + std::to_string(number) +
                          " is no longer this worker's: it was taken over (it ran longer than the "
                          "lease) or released; its result here is not recorded");
   }
-  if (!tx.Commit()) return Status::Error(Error(db_, path_, what));
+  if (!tx.Commit()) return Status::Error(db_->Error(what));
   return Status();
 }
 
@@ -470,17 +381,15 @@ std::string Study::ClaimToken(int number) const {
 }
 
 Status Study::Release(int number) {
-  Transaction tx(db_);
+  Transaction tx(*db_);
   const std::string what = "cannot release trial " + std::to_string(number);
-  if (!tx.Begin()) return Status::Error(Error(db_, path_, what));
-  Statement u(db_,
+  if (!tx.Begin()) return Status::Error(db_->Error(what));
+  Statement u(*db_,
               "UPDATE trials SET worker_pid = 0 WHERE number = ?1 AND status = 'running' AND "
               "claim = ?2");
   u.Bind(1, static_cast<int64_t>(number));
   u.Bind(2, ClaimToken(number));
-  if (!u.ok() || u.Step() != SQLITE_DONE || !tx.Commit()) {
-    return Status::Error(Error(db_, path_, what));
-  }
+  if (!u.Run() || !tx.Commit()) return Status::Error(db_->Error(what));
   return Status();
 }
 

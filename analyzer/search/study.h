@@ -24,7 +24,9 @@
 #include "analyzer/core/status.h"
 #include "analyzer/search/trainer.h"
 
-struct sqlite3;
+namespace joulecast::sqlite {
+class Database;
+}
 
 namespace joulecast::search {
 
@@ -100,7 +102,7 @@ class Study {
 
   /// What the study was made with (read from the file).
   const StudyKey& key() const { return key_; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const;
   /// This process's worker id, "host:pid".
   const std::string& worker() const { return worker_; }
 
@@ -123,11 +125,9 @@ class Study {
   Status Release(int number);
 
  private:
-  Study(sqlite3* db, std::string path, double lease_s);
-  Status Exec(const char* sql, const std::string& what);
+  Study(std::unique_ptr<sqlite::Database> db, double lease_s);
   std::string ClaimToken(int number) const;
-  sqlite3* db_;
-  std::string path_;
+  std::unique_ptr<sqlite::Database> db_;
   double lease_s_;
   std::string worker_;
   StudyKey key_;

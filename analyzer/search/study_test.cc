@@ -13,19 +13,13 @@
 #include <set>
 #include <thread>
 
+#include "common/testing/test_util.h"
+
 namespace joulecast::search {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path TempDir() {
-  fs::path d =
-      fs::temp_directory_path() / ("joulecast_study_" + std::to_string(getpid()) + "_" +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using joulecast::testing::TempDir;
 
 StudyKey Key(const std::string& strategy = "bo") {
   StudyKey k;
@@ -76,7 +70,8 @@ std::unique_ptr<Study> OpenOk(const fs::path& path, const StudyKey& key = Key(),
 }
 
 TEST(Study, RecordsTrialsAndResumesWithMoreTrials) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   {
     auto study = OpenOk(db);
     ASSERT_TRUE(study);
@@ -117,7 +112,8 @@ TEST(Study, RecordsTrialsAndResumesWithMoreTrials) {
 }
 
 TEST(Study, OtherOptionsAreAnErrorNamingTheFlag) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   ASSERT_TRUE(OpenOk(db, Key("bo")));
   Result<std::unique_ptr<Study>> s = Study::Open(db.string(), Key("random"));
   ASSERT_FALSE(s.ok());
@@ -137,7 +133,7 @@ TEST(Study, OtherOptionsAreAnErrorNamingTheFlag) {
 }
 
 TEST(Study, ANonStudyFileIsRefused) {
-  const fs::path dir = TempDir();
+  const TempDir dir;
   std::ofstream(dir / "text.db") << "not a database at all, just some text that is long enough";
   Result<std::unique_ptr<Study>> s = Study::Open((dir / "text.db").string(), Key());
   ASSERT_FALSE(s.ok());
@@ -149,7 +145,8 @@ TEST(Study, ANonStudyFileIsRefused) {
 
 // A worker killed mid-trial leaves it running; the next claim re-runs it under its number.
 TEST(Study, StaleRunningTrialIsRerunUnderTheSameNumber) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   {
     auto study = OpenOk(db);
     ASSERT_TRUE(study->ClaimNext(4, Counting()).ok());
@@ -189,7 +186,8 @@ TEST(Study, StaleRunningTrialIsRerunUnderTheSameNumber) {
 
 // A live worker's trial is not taken over; another worker gets the next number.
 TEST(Study, LiveWorkersTrialIsNotTakenOver) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   auto a = OpenOk(db), b = OpenOk(db);
   ASSERT_TRUE(a && b);
   Result<Claim> ca = a->ClaimNext(4, Counting());
@@ -202,7 +200,8 @@ TEST(Study, LiveWorkersTrialIsNotTakenOver) {
 
 // Past the lease even a live worker's trial is stale; its late result is then refused.
 TEST(Study, TrialOlderThanTheLeaseIsTakenOver) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   auto a = OpenOk(db);
   ASSERT_TRUE(a->ClaimNext(2, Counting()).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -219,7 +218,8 @@ TEST(Study, TrialOlderThanTheLeaseIsTakenOver) {
 }
 
 TEST(Study, ReleasedTrialIsRerun) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   auto study = OpenOk(db);
   ASSERT_TRUE(study->ClaimNext(3, Counting()).ok());
   ASSERT_TRUE(study->Release(0).ok());
@@ -232,7 +232,8 @@ TEST(Study, ReleasedTrialIsRerun) {
 }
 
 TEST(Study, ProposerErrorAndExhaustionWriteNothing) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   auto study = OpenOk(db);
   Result<Claim> c = study->ClaimNext(
       3, [](const std::vector<StudyTrial>&, int) -> Result<std::optional<Proposal>> {
@@ -251,7 +252,8 @@ TEST(Study, ProposerErrorAndExhaustionWriteNothing) {
 // Two processes on one file: every number once, no gaps, each proposal made from the whole
 // history (Counting fails otherwise).
 TEST(Study, TwoWorkerProcessesClaimDistinctNumbers) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   ASSERT_TRUE(OpenOk(db));  // created before the workers start
   constexpr int kTrials = 24;
   std::vector<pid_t> workers;
@@ -296,7 +298,8 @@ TEST(Study, TwoWorkerProcessesClaimDistinctNumbers) {
 }
 
 TEST(Study, ReadOnlyOpenReadsTheKey) {
-  const fs::path db = TempDir() / "s.db";
+  const TempDir dir;
+  const fs::path db = dir / "s.db";
   ASSERT_TRUE(OpenOk(db));
   Result<std::unique_ptr<Study>> s = Study::OpenReadOnly(db.string());
   ASSERT_TRUE(s.ok()) << s.status().message();

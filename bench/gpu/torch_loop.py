@@ -31,8 +31,10 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]  # heldout_lib here, machine in bench/
 import heldout_lib  # noqa: E402
+import machine  # noqa: E402
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -140,17 +142,6 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
 def host_info(device, nvml, args):
     info = {
         "type": "host",
@@ -162,7 +153,7 @@ def host_info(device, nvml, args):
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         "device": str(device),
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        "cpu_model": cpu_model(),
+        "cpu_model": machine.cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cudnn_benchmark": torch.backends.cudnn.benchmark,

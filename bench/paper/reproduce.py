@@ -334,6 +334,19 @@ def fmt_reach(reach):
     return f"{reach['trials']} ({reach['energy_j']:.1f} J)"
 
 
+def mean_trial_energy_j(block):
+    """The mean energy of a trial of an rq1 block, over its strategies."""
+    s = block["strategies"].values()
+    return sum(x["mean_trial_energy_j"] for x in s) / len(s)
+
+
+def md_table(header, rows):
+    """A markdown table of `header`'s cells and one line per row of cells, then a blank line."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines + [""]
+
+
 def markdown(results):
     out = []
     meta = results["meta"]
@@ -342,48 +355,37 @@ def markdown(results):
     if "share" in results:
         out.append("## Predicted energy share by layer kind (batch 512, paper scale)\n")
         kinds = ["conv", "linear", "norm", "relu", "pool", "optimizer+overhead"]
-        out.append("| network | " + " | ".join(kinds) + " | run energy (predicted) |")
-        out.append("| --- |" + " --- |" * (len(kinds) + 1))
-        for row in results["share"]["rows"]:
-            out.append(f"| {row['network']} | " + " | ".join(
-                f"{row['share'].get(k, 0):.1%}" for k in kinds) +
-                f" | {row['run_energy_j'] / 1000:.1f} kJ |")
-        out.append("")
+        out += md_table(
+            ["network", *kinds, "run energy (predicted)"],
+            ([row["network"], *(f"{row['share'].get(k, 0):.1%}" for k in kinds),
+              f"{row['run_energy_j'] / 1000:.1f} kJ"] for row in results["share"]["rows"]))
     if "rq1" in results:
         out.append("## RQ1: trials (cumulative energy) until within 1 point of the best\n")
-        out.append("| network | seed | best acc | grid | random | BO (pi) | energy/trial |")
-        out.append("| --- | --- | --- | --- | --- | --- | --- |")
-        for net, blocks in results["rq1"].items():
-            for seed, b in blocks.items():
-                s = b["strategies"]
-                per = sum(x["mean_trial_energy_j"] for x in s.values()) / len(s)
-                out.append(f"| {net} | {seed} | {b['best_accuracy']:.2%} | "
-                           + " | ".join(fmt_reach(s[k]["reach"]) for k in ("grid", "random", "bo"))
-                           + f" | {per:.1f} J |")
-        out.append("")
+        strategies = ("grid", "random", "bo")
+        blocks = [(net, seed, b) for net, by_seed in results["rq1"].items()
+                  for seed, b in by_seed.items()]
+        out += md_table(
+            ["network", "seed", "best acc", "grid", "random", "BO (pi)", "energy/trial"],
+            ([net, seed, f"{b['best_accuracy']:.2%}",
+              *(fmt_reach(b["strategies"][k]["reach"]) for k in strategies),
+              f"{mean_trial_energy_j(b):.1f} J"] for net, seed, b in blocks))
         out.append("Best accuracy per strategy:\n")
-        out.append("| network | seed | grid | random | BO (pi) |")
-        out.append("| --- | --- | --- | --- | --- |")
-        for net, blocks in results["rq1"].items():
-            for seed, b in blocks.items():
-                s = b["strategies"]
-                out.append(f"| {net} | {seed} | " + " | ".join(
-                    f"{s[k]['best_accuracy']:.2%}" for k in ("grid", "random", "bo")) + " |")
-        out.append("")
+        out += md_table(
+            ["network", "seed", "grid", "random", "BO (pi)"],
+            ([net, seed, *(f"{b['strategies'][k]['best_accuracy']:.2%}" for k in strategies)]
+             for net, seed, b in blocks))
     if "depth" in results:
         d = results["depth"]
         out.append(f"## Depth: SimpleCNN, 7 linear layers, Adam lr {d['learning_rate']} "
                    f"(seeds {', '.join(d['seeds'])})\n")
-        out.append("| conv blocks | params | accuracy (mean) | per seed | energy/trial | "
-                   "predicted at paper scale |")
-        out.append("| --- | --- | --- | --- | --- | --- |")
-        for row in d["rows"]:
-            acc = f"{row['accuracy']:.2%}" if row["accuracy"] is not None else "-"
-            e = f"{row['energy_j']:.1f} J" if row["energy_j"] is not None else "-"
-            out.append(f"| {row['nr_conv']} | {row['params']} | {acc} | "
-                       + ", ".join(f"{a:.2%}" for a in row["accuracy_per_seed"])
-                       + f" | {e} | {row['paper_scale_predicted_j'] / 1000:.1f} kJ |")
-        out.append("")
+        out += md_table(
+            ["conv blocks", "params", "accuracy (mean)", "per seed", "energy/trial",
+             "predicted at paper scale"],
+            ([row["nr_conv"], row["params"],
+              f"{row['accuracy']:.2%}" if row["accuracy"] is not None else "-",
+              ", ".join(f"{a:.2%}" for a in row["accuracy_per_seed"]),
+              f"{row['energy_j']:.1f} J" if row["energy_j"] is not None else "-",
+              f"{row['paper_scale_predicted_j'] / 1000:.1f} kJ"] for row in d["rows"]))
         if d["summary"]:
             s = d["summary"]
             out.append(f"Most accurate: {s['most_accurate']} conv blocks; cheapest within 1 point: "
@@ -392,15 +394,13 @@ def markdown(results):
                        f"{s['saving_vs_costliest']:.1%} of the costliest's.\n")
     if "aware" in results and results["aware"]["blocks"]:
         out.append("## Energy-aware BO: ei-per-joule against the paper's pi\n")
-        out.append("| seed | best acc | acquisition | best | trials (energy) to within 1 pt | "
-                   "energy spent |")
-        out.append("| --- | --- | --- | --- | --- | --- |")
-        for seed, b in results["aware"]["blocks"].items():
-            for acq, a in b["acquisitions"].items():
-                out.append(f"| {seed} | {b['best_accuracy']:.2%} | {acq} | "
-                           f"{a['best_accuracy']:.2%} | {fmt_reach(a['reach'])} | "
-                           f"{a['energy_spent_j']:.1f} J |")
-        out.append("")
+        out += md_table(
+            ["seed", "best acc", "acquisition", "best", "trials (energy) to within 1 pt",
+             "energy spent"],
+            ([seed, f"{b['best_accuracy']:.2%}", acq, f"{a['best_accuracy']:.2%}",
+              fmt_reach(a["reach"]), f"{a['energy_spent_j']:.1f} J"]
+             for seed, b in results["aware"]["blocks"].items()
+             for acq, a in b["acquisitions"].items()))
     out.append("## Parts' wall times\n")
     for k, v in results["meta"]["part_seconds"].items():
         out.append(f"- {k}: {v:.0f} s")

@@ -4,78 +4,43 @@
 // resume, and the same command resumes), and --fit-only refitting a database into a profile.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "common/sqlite.h"
+#include "common/testing/test_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Output {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
+using namespace joulecast::testing;
 
 // The measurements stored in a calibration database, or -1 if it cannot be read.
 int TimingRows(const fs::path& db_path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return -1;
-  }
-  sqlite3_stmt* q = nullptr;
-  int rows = -1;
-  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM timings", -1, &q, nullptr) == SQLITE_OK &&
-      sqlite3_step(q) == SQLITE_ROW) {
-    rows = sqlite3_column_int(q, 0);
-  }
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-  return rows;
+  joulecast::sqlite::Database db(db_path, joulecast::sqlite::Database::Mode::read_only, 0);
+  if (!db.ok()) return -1;
+  joulecast::sqlite::Statement q(db, "SELECT count(*) FROM timings");
+  return q.Step() ? static_cast<int>(q.Int(0)) : -1;
 }
 
 class CalibrateCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("joulecast_calibrate_cli_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Runs `joulecast calibrate ARGS` (trusted test strings) and waits for it.
-  Output Calibrate(const std::string& args) {
-    const std::string cmd = "'" JOULECAST_BIN "' calibrate " + args + " >'" +
-                            (dir_ / "out").string() + "' 2>'" + (dir_ / "err").string() + "'";
-    int status = std::system(cmd.c_str());
-    Output o;
-    o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    o.out = Slurp(dir_ / "out");
-    o.err = Slurp(dir_ / "err");
-    return o;
+  CommandOutput Calibrate(const std::string& args) {
+    return RunCommand("'" JOULECAST_BIN "' calibrate " + args);
   }
 
   // Expects exit code 2 and the last line of stderr to be the one error, containing `what`.
-  void ExpectError(const Output& o, const std::string& what) {
+  void ExpectError(const CommandOutput& o, const std::string& what) {
     EXPECT_EQ(o.exit_code, 2) << o.err;
     EXPECT_TRUE(o.out.empty()) << o.out;
     ASSERT_FALSE(o.err.empty());
@@ -86,7 +51,7 @@ class CalibrateCli : public ::testing::Test {
     EXPECT_NE(last.find(what), std::string::npos) << "wanted '" << what << "' in:\n" << o.err;
   }
 
-  fs::path dir_;
+  TempDir dir_;
 };
 
 // A calibration small enough for a test: 4 timings per layer design, 3 networks of 0.05 s.
@@ -98,9 +63,9 @@ TEST_F(CalibrateCli, UsageErrorsAreOneLineAndExit2) {
       {"", "-o PROFILE is required"},
       {"-o", "-o needs a file name"},
       {"-o - ", "-o needs a file"},
-      {"-o p.json --threads x", "--threads needs an integer from 0 to 1024"},
-      {"-o p.json --layers-per-design 0", "--layers-per-design needs an integer from 1 to"},
-      {"-o p.json --layers-per-design", "--layers-per-design needs an integer from 1 to"},
+      {"-o p.json --threads x", "--threads needs a non-negative integer up to 1024"},
+      {"-o p.json --layers-per-design 0", "--layers-per-design needs a positive integer up to"},
+      {"-o p.json --layers-per-design", "--layers-per-design needs a positive integer up to"},
       {"-o p.json --networks 2", "--networks needs an integer from 3 to"},
       {"-o p.json --window 0", "--window needs seconds between 0 and 600"},
       {"-o p.json --window 601", "--window needs seconds between 0 and 600"},
@@ -109,7 +74,7 @@ TEST_F(CalibrateCli, UsageErrorsAreOneLineAndExit2) {
       {"-o p.json --db a.db --db b.db", "--db is given twice"},
       {"-o p.json --db a.db --db b.db --fit-only", "--db is given twice"},
       {"-o p.json --fit-only", "--fit-only needs --db FILE"},
-      {"-o p.json --seed -1", "--seed needs an integer from 0 to"},
+      {"-o p.json --seed -1", "--seed needs a non-negative integer up to"},
       {"-o p.json --device tpu", "--device must be cpu, cuda or cuda:N"},
       {"-o p.json --meter joulemeter", "--meter must be auto, rapl, nvml or estimate"},
       {"-o p.json --cpu-watts -3", "--cpu-watts needs a positive number"},
@@ -119,7 +84,7 @@ TEST_F(CalibrateCli, UsageErrorsAreOneLineAndExit2) {
       {"-o p.json --db p.json", "--db must not be the profile itself"},
   };
   for (const auto& [args, what] : cases) {
-    Output o = Calibrate(args);
+    CommandOutput o = Calibrate(args);
     SCOPED_TRACE(args);
     EXPECT_EQ(o.exit_code, 2);
     EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << "more than one line:\n" << o.err;
@@ -131,7 +96,7 @@ TEST_F(CalibrateCli, UsageErrorsAreOneLineAndExit2) {
 }
 
 TEST_F(CalibrateCli, HelpExitsZero) {
-  Output o = Calibrate("--help");
+  CommandOutput o = Calibrate("--help");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_NE(o.out.find("usage: joulecast calibrate -o PROFILE"), std::string::npos);
   for (const char* flag : {"--layers-per-design N", "--networks N", "--window S", "--fit-only",
@@ -142,7 +107,7 @@ TEST_F(CalibrateCli, HelpExitsZero) {
 
 TEST_F(CalibrateCli, UnwritableProfileFailsBeforeMeasuring) {
   const fs::path missing = dir_ / "no" / "such" / "folder" / "p.json";
-  Output o = Calibrate("--quick -o '" + missing.string() + "'");
+  CommandOutput o = Calibrate("--quick -o '" + missing.string() + "'");
   ExpectError(o, "cannot write there");
   EXPECT_NE(o.err.find("nothing was measured"), std::string::npos);
   EXPECT_EQ(o.err.find("measuring"), std::string::npos) << "it started measuring:\n" << o.err;
@@ -158,18 +123,18 @@ TEST_F(CalibrateCli, UnusableDatabaseFailsBeforeMeasuringAndKeepsTheOldProfile) 
   const fs::path profile = dir_ / "p.json";
   std::ofstream(profile) << "OLD PROFILE\n";
   std::ofstream(dir_ / "junk.db") << "this is not a SQLite database, only some text in a file\n";
-  Output o = Calibrate("--quick --meter estimate -o '" + profile.string() + "' --db '" +
-                       (dir_ / "junk.db").string() + "'");
+  CommandOutput o = Calibrate("--quick --meter estimate -o '" + profile.string() + "' --db '" +
+                              (dir_ / "junk.db").string() + "'");
   ExpectError(o, "not a joulecast calibration database");
   EXPECT_NE(o.err.find("junk.db"), std::string::npos) << o.err;
   EXPECT_EQ(o.err.find("calibrate: 1/"), std::string::npos) << o.err;
-  EXPECT_EQ(Slurp(profile), "OLD PROFILE\n");
+  EXPECT_EQ(ReadFile(profile), "OLD PROFILE\n");
   EXPECT_FALSE(fs::exists(profile.string() + ".tmp"));
 }
 
 TEST_F(CalibrateCli, AnExplicitCounterIsUsedOrIsAClearError) {
   const fs::path profile = dir_ / "p.json";
-  Output o = Calibrate(std::string(kSmall) + " --meter nvml -o '" + profile.string() + "'");
+  CommandOutput o = Calibrate(std::string(kSmall) + " --meter nvml -o '" + profile.string() + "'");
   if (o.exit_code == 2) {
     // No usable NVIDIA GPU here: NVML cannot open, and nothing falls back to another meter.
     ExpectError(o, "");
@@ -178,7 +143,7 @@ TEST_F(CalibrateCli, AnExplicitCounterIsUsedOrIsAClearError) {
   } else {
     // A machine with NVML: the profile says so.
     ASSERT_EQ(o.exit_code, 0) << o.err;
-    const nlohmann::json p = nlohmann::json::parse(Slurp(profile));
+    const nlohmann::json p = nlohmann::json::parse(ReadFile(profile));
     EXPECT_EQ(p.at("meter").at("kind"), "nvml") << p.dump();
   }
 }
@@ -213,15 +178,15 @@ TEST_F(CalibrateCli, CtrlCKeepsTheMeasurementsAndTheOldProfileAndTheSameCommandR
   while (std::chrono::steady_clock::now() < deadline && TimingRows(db) < 2) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_GE(TimingRows(db), 2) << Slurp(dir_ / "err");
+  ASSERT_GE(TimingRows(db), 2) << ReadFile(dir_ / "err");
   kill(pid, SIGINT);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal instead of stopping cleanly";
-  Output o;
+  CommandOutput o;
   o.exit_code = WEXITSTATUS(status);
-  o.out = Slurp(dir_ / "out");
-  o.err = Slurp(dir_ / "err");
+  o.out = ReadFile(dir_ / "out");
+  o.err = ReadFile(dir_ / "err");
   ExpectError(o, "interrupted: ");
   EXPECT_NE(o.err.find("calibrate: 1/"), std::string::npos) << "no progress lines:\n" << o.err;
   EXPECT_NE(o.err.find("measurements are saved in " + db +
@@ -229,7 +194,7 @@ TEST_F(CalibrateCli, CtrlCKeepsTheMeasurementsAndTheOldProfileAndTheSameCommandR
                        " was not written)"),
             std::string::npos)
       << o.err;
-  EXPECT_EQ(Slurp(profile), "OLD PROFILE\n");
+  EXPECT_EQ(ReadFile(profile), "OLD PROFILE\n");
   EXPECT_FALSE(fs::exists(profile.string() + ".tmp"));
   const auto [saved, total] = SavedOf(o.err);
   const int kept = TimingRows(db);
@@ -247,7 +212,7 @@ TEST_F(CalibrateCli, CtrlCKeepsTheMeasurementsAndTheOldProfileAndTheSameCommandR
       << o.out;
   EXPECT_NE(o.err.find("measurements; fitting the profile"), std::string::npos) << o.err;
   EXPECT_EQ(TimingRows(db), total);
-  const nlohmann::json p = nlohmann::json::parse(Slurp(profile));
+  const nlohmann::json p = nlohmann::json::parse(ReadFile(profile));
   EXPECT_EQ(p.at("schema"), "joulecast.profile/3");
   EXPECT_FALSE(fs::exists(profile.string() + ".tmp"));
 }
@@ -255,11 +220,11 @@ TEST_F(CalibrateCli, CtrlCKeepsTheMeasurementsAndTheOldProfileAndTheSameCommandR
 TEST_F(CalibrateCli, FitOnlyRefitsTheDatabaseOfASmallRunIntoASchema3Profile) {
   const fs::path profile = dir_ / "p.json";
   const fs::path db = dir_ / "m.db";
-  Output o = Calibrate(std::string(kSmall) + " -o '" + profile.string() + "' --db '" +
-                       db.string() + "'");
+  CommandOutput o =
+      Calibrate(std::string(kSmall) + " -o '" + profile.string() + "' --db '" + db.string() + "'");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_NE(o.out.find("measured now, 0 from the database"), std::string::npos) << o.out;
-  const nlohmann::json measured = nlohmann::json::parse(Slurp(profile));
+  const nlohmann::json measured = nlohmann::json::parse(ReadFile(profile));
   EXPECT_EQ(measured.at("schema"), "joulecast.profile/3");
   const int rows = TimingRows(db);
   EXPECT_EQ(rows, 15 * 4 + 3);
@@ -268,7 +233,7 @@ TEST_F(CalibrateCli, FitOnlyRefitsTheDatabaseOfASmallRunIntoASchema3Profile) {
   o = Calibrate("--fit-only --db '" + db.string() + "' -o '" + refit.string() + "'");
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_NE(o.out.find("wrote " + refit.string()), std::string::npos) << o.out;
-  const nlohmann::json p = nlohmann::json::parse(Slurp(refit));
+  const nlohmann::json p = nlohmann::json::parse(ReadFile(refit));
   EXPECT_EQ(p.at("schema"), "joulecast.profile/3");
   EXPECT_EQ(p.at("meter").at("kind"), measured.at("meter").at("kind"));
   EXPECT_EQ(p.at("hardware"), measured.at("hardware"));

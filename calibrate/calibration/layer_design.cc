@@ -5,8 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "calibrate/calibration/halton.h"
 #include "calibrate/calibration/random_network.h"
+#include "common/halton.h"
+#include "common/splitmix64.h"
 
 namespace joulecast {
 
@@ -29,18 +30,21 @@ uint64_t DesignSeed(const std::string& design, uint64_t seed) {
   return h;
 }
 
-// Point `index` of a design's scrambled Halton sequence, rotated by a shift per coordinate drawn
-// from the seed (Cranley-Patterson): digit scrambling leaves base 2 unchanged, so without the
-// shift every seed would draw the same batches.
+// Point `index` of a design's scrambled Halton sequence: its digits scrambled by a splitmix64
+// chain from the design's seed, and rotated by a shift per coordinate drawn from the seed
+// (Cranley-Patterson): digit scrambling leaves base 2 unchanged, so without the shift every seed
+// would draw the same batches.
 std::vector<double> DesignPoint(const std::string& design, uint64_t seed, int dims, int64_t index) {
   const uint64_t s = DesignSeed(design, seed);
-  std::vector<double> u = ScrambledHalton(dims, s).Point(static_cast<uint64_t>(index));
-  for (int d = 0; d < dims; ++d) {
-    const double shift = static_cast<double>(SplitMix64(s + static_cast<uint64_t>(d) + 1) >> 11) * 0x1.0p-53;
-    u[d] += shift;
-    if (u[d] >= 1) u[d] -= 1;
-  }
-  return u;
+  uint64_t state = SplitMix64(s ^ 0x48616c746f6eULL), dim = 0;
+  const ScrambledHalton halton(
+      dims,
+      [&state](uint64_t n) {
+        state = SplitMix64(state);
+        return state % n;
+      },
+      [s, &dim] { return static_cast<double>(SplitMix64(s + ++dim) >> 11) * 0x1.0p-53; });
+  return halton.Point(static_cast<uint64_t>(index));
 }
 
 std::string Arch(const std::vector<int64_t>& input, const ordered_json& layer) {

@@ -1,6 +1,6 @@
-// What calibration times: the scrambled Halton sequence its designs sample, the single-layer
-// configurations of every design (deterministic, loadable, the layer they claim to be, within
-// the device's caps), the random whole networks, and the hardware facts a profile records.
+// What calibration times: the single-layer configurations of every design (deterministic,
+// loadable, the layer they claim to be, within the device's caps), the random whole networks,
+// and the hardware facts a profile records.
 #include "calibrate/calibration/layer_design.h"
 
 #include <gtest/gtest.h>
@@ -15,41 +15,10 @@
 
 #include "analyzer/core/costs.h"
 #include "analyzer/json/json_frontend.h"
-#include "calibrate/calibration/halton.h"
 #include "calibrate/calibration/hardware.h"
 
 namespace joulecast {
 namespace {
-
-TEST(Halton, DeterministicAndInTheUnitCube) {
-  const ScrambledHalton a(8, 42), b(8, 42), c(8, 43);
-  bool differs = false;
-  for (uint64_t i = 0; i < 500; ++i) {
-    const std::vector<double> p = a.Point(i);
-    ASSERT_EQ(p.size(), 8u);
-    EXPECT_EQ(p, b.Point(i)) << i;
-    for (double u : p) {
-      EXPECT_GE(u, 0);
-      EXPECT_LT(u, 1);
-    }
-    differs = differs || p != c.Point(i);
-  }
-  EXPECT_TRUE(differs) << "another seed must scramble differently";
-}
-
-TEST(Halton, FirstBaseSquaredPointsStratifyEachAxis) {
-  // Digit scrambling keeps van der Corput's property: the first b^2 points of the dimension with
-  // base b fall one in each of b^2 equal intervals.
-  const ScrambledHalton h(4, 9);
-  const int bases[] = {2, 3, 5, 7};
-  for (int d = 0; d < 4; ++d) {
-    const int cells = bases[d] * bases[d];
-    std::set<int> seen;
-    // + 1e-9: 5/9 * 9 may round down.
-    for (int i = 0; i < cells; ++i) seen.insert(static_cast<int>(h.Point(i)[d] * cells + 1e-9));
-    EXPECT_EQ(static_cast<int>(seen.size()), cells) << "dimension " << d;
-  }
-}
 
 // The driver's proc files as two driver generations write them.
 TEST(Hardware, ReadsTheGpuModelAndTheDriverVersionOfEitherVersionLine) {

@@ -9,13 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "analyzer/core/costs.h"
-#include "analyzer/core/utc_time.h"
 #include "analyzer/json/json_frontend.h"
 #include "calibrate/calibration/layer_design.h"
 #include "calibrate/calibration/timing_store.h"
 #include "calibrate/torch/layer_timing.h"
 #include "calibrate/torch/measure.h"
 #include "calibrate/torch/torch_network.h"
+#include "common/utc_time.h"
 
 namespace joulecast {
 

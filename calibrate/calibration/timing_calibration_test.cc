@@ -4,7 +4,6 @@
 #include "calibrate/calibration/timing_calibration.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,11 +22,13 @@
 #include "calibrate/calibration/layer_design.h"
 #include "calibrate/calibration/timing_store.h"
 #include "calibrate/meters/meter.h"
+#include "common/testing/test_util.h"
 
 namespace joulecast {
 namespace {
 
 namespace fs = std::filesystem;
+using joulecast::testing::TempDir;
 
 constexpr const char* kCpuModel = "Joulecast Test CPU 9000 @ 1.00GHz";
 
@@ -45,11 +46,6 @@ const int kPlanned = Planned();
 class TimingCalibrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("jc_timing_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     std::ofstream(dir_ / "cpuinfo") << "processor\t: 0\nmodel name\t: " << kCpuModel
                                     << "\nflags\t\t: fpu\n\nprocessor\t: 1\nmodel name\t: "
                                     << kCpuModel << "\n";
@@ -62,7 +58,6 @@ class TimingCalibrationTest : public ::testing::Test {
     ASSERT_TRUE(meter.ok()) << meter.status().message();
     meter_ = std::move(*meter);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // The tiny calibration: 4 timings per design, 3 networks measured 0.05 s each, one thread.
   TimingCalibrationOptions Tiny(const std::string& db_name) {
@@ -103,7 +98,7 @@ class TimingCalibrationTest : public ::testing::Test {
     return names;
   }
 
-  fs::path dir_;
+  TempDir dir_;
   std::unique_ptr<EnergyMeter> meter_;
   int measured_ = 0, fitting_ = 0;
   TimingProgress last_;
@@ -335,9 +330,7 @@ TEST_F(TimingCalibrationTest, PoolingADatabaseOfAnotherDeviceOrMeterIsRefused) {
 }
 
 TEST(TimingStore, StoresRowsOnceAndKeepsMeta) {
-  const fs::path dir = fs::temp_directory_path() / ("jc_store_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const TempDir dir;
   const std::string path = (dir / "store.db").string();
   {
     Result<std::unique_ptr<TimingStore>> store = TimingStore::Open(path, "version=1;seed=1;");
@@ -404,7 +397,6 @@ TEST(TimingStore, StoresRowsOnceAndKeepsMeta) {
   EXPECT_TRUE(TimingStore::Open(path, "").ok()) << "any options, to fit what it holds";
   EXPECT_FALSE(TimingStore::Open((dir / "missing.db").string(), "").ok());
   EXPECT_FALSE(fs::exists(dir / "missing.db"));
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -12,7 +12,9 @@
 
 #include "analyzer/core/status.h"
 
-struct sqlite3;
+namespace joulecast::sqlite {
+class Database;
+}
 
 namespace joulecast {
 
@@ -50,9 +52,8 @@ class TimingStore {
   Status SetMeta(const std::string& key, const std::string& value);
 
  private:
-  TimingStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  sqlite3* db_;
-  std::string path_;
+  explicit TimingStore(std::unique_ptr<sqlite::Database> db);
+  std::unique_ptr<sqlite::Database> db_;
 };
 
 }  // namespace joulecast

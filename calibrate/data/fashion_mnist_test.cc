@@ -1,7 +1,6 @@
 #include "calibrate/data/fashion_mnist.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -10,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/testing/test_util.h"
+
 namespace joulecast {
 namespace {
 
 namespace fs = std::filesystem;
+using joulecast::testing::TempDir;
 
 std::vector<uint8_t> Header(uint32_t magic, std::vector<uint32_t> dims) {
   std::vector<uint8_t> out;
@@ -32,15 +34,6 @@ std::vector<uint8_t> Concat(std::vector<uint8_t> a, const std::vector<uint8_t>& 
 
 class FashionMnistTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("joulecast_fmnist_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
 
   std::string WriteGz(const std::string& name, const std::vector<uint8_t>& bytes) {
@@ -74,12 +67,12 @@ class FashionMnistTest : public ::testing::Test {
     WriteGz(FashionMnistLabelsFile(split), Concat(Header(2049, {3}), {0, 9, 4}));
   }
 
-  fs::path dir_;
+  TempDir dir_;
 };
 
 TEST_F(FashionMnistTest, ReadsAValidSplit) {
   WriteValidSplit(FashionMnistSplit::train);
-  Result<LabeledImages> r = ReadFashionMnist(dir_.string(), FashionMnistSplit::train);
+  Result<LabeledImages> r = ReadFashionMnist(dir_.path().string(), FashionMnistSplit::train);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->count, 3);
   EXPECT_EQ(r->rows, 2);
@@ -100,7 +93,7 @@ TEST_F(FashionMnistTest, ReadsUncompressedIdxToo) {
 }
 
 TEST_F(FashionMnistTest, MissingFileNamesItAndThePackage) {
-  Result<LabeledImages> r = ReadFashionMnist(dir_.string(), FashionMnistSplit::test);
+  Result<LabeledImages> r = ReadFashionMnist(dir_.path().string(), FashionMnistSplit::test);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find(Path("t10k-images-idx3-ubyte.gz")), std::string::npos)
       << r.status().message();
@@ -176,7 +169,7 @@ TEST_F(FashionMnistTest, CorruptGzipTrailerIsAnError) {
 TEST_F(FashionMnistTest, CountMismatchIsAnError) {
   WriteValidSplit(FashionMnistSplit::train);
   WriteGz(FashionMnistLabelsFile(FashionMnistSplit::train), Concat(Header(2049, {2}), {0, 1}));
-  Result<LabeledImages> r = ReadFashionMnist(dir_.string(), FashionMnistSplit::train);
+  Result<LabeledImages> r = ReadFashionMnist(dir_.path().string(), FashionMnistSplit::train);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("holds 2 labels but"), std::string::npos)
       << r.status().message();
@@ -185,7 +178,7 @@ TEST_F(FashionMnistTest, CountMismatchIsAnError) {
 TEST_F(FashionMnistTest, LabelOutOfRangeIsAnError) {
   WriteValidSplit(FashionMnistSplit::test);
   WriteGz(FashionMnistLabelsFile(FashionMnistSplit::test), Concat(Header(2049, {3}), {0, 10, 1}));
-  Result<LabeledImages> r = ReadFashionMnist(dir_.string(), FashionMnistSplit::test);
+  Result<LabeledImages> r = ReadFashionMnist(dir_.path().string(), FashionMnistSplit::test);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("label 1 is 10"), std::string::npos) << r.status().message();
 }

@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "calibrate/meters/test_dir.h"
+#include "common/testing/test_util.h"
 
 namespace joulecast {
 namespace {
@@ -75,10 +75,10 @@ TEST(ReadCpuModel, ErrorsNameTheFile) {
   dir.Write("cpuinfo", "processor\t: 0\nBogoMIPS\t: 50.00\n");  // an ARM kernel's style
   Result<std::string> none = ReadCpuModel(dir / "cpuinfo");
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.status().message(), dir / "cpuinfo" + ": no \"model name\" line");
+  EXPECT_EQ(none.status().message(), (dir / "cpuinfo").string() + ": no \"model name\" line");
   Result<std::string> missing = ReadCpuModel(dir / "missing");
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().message(), dir / "missing" + ": cannot be read");
+  EXPECT_EQ(missing.status().message(), (dir / "missing").string() + ": cannot be read");
 }
 
 }  // namespace

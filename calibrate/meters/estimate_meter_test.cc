@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "calibrate/meters/cpu_power_table.h"
-#include "calibrate/meters/test_dir.h"
+#include "common/testing/test_util.h"
 
 namespace joulecast {
 namespace {

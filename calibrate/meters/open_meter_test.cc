@@ -8,7 +8,7 @@
 #include "calibrate/meters/fake_nvml.h"
 #include "calibrate/meters/meter.h"
 #include "calibrate/meters/rapl_meter.h"
-#include "calibrate/meters/test_dir.h"
+#include "common/testing/test_util.h"
 
 namespace joulecast {
 namespace {

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "calibrate/meters/test_dir.h"
+#include "common/testing/test_util.h"
 
 namespace joulecast {
 namespace {
@@ -33,6 +35,27 @@ void SetEnergy(const TempDir& root, const std::string& dir, uint64_t energy_uj) 
 bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
+
+// The labels of the zones `meter` sums, in its order.
+std::vector<std::string> Labels(const RaplMeter& meter) {
+  std::vector<std::string> labels;
+  for (const RaplZone& z : meter.zones()) labels.push_back(z.label);
+  return labels;
+}
+
+// The error RaplMeter::Open gives for the tree at `root`, which must not open.
+std::string OpenError(const std::string& root, ReadFileFn read = ReadSmallFile) {
+  auto meter = RaplMeter::Open(root, std::move(read));
+  EXPECT_FALSE(meter.ok()) << root;
+  return meter.ok() ? std::string() : meter.status().message();
+}
+
+// A tree of one package zone, intel-rapl:0, at 100 uJ.
+class OnePackage : public ::testing::Test {
+ protected:
+  void SetUp() override { Zone(root, "intel-rapl:0", "package-0", 100); }
+  TempDir root;
+};
 
 TEST(RaplDeltaUj, CountsForwardAndAcrossOneWrap) {
   EXPECT_EQ(RaplDeltaUj(100, 100, 999), 0u);
@@ -70,10 +93,7 @@ class RaplTree : public ::testing::Test {
 TEST_F(RaplTree, SumsPackagesAndDramWithoutDoubleCounting) {
   auto meter = RaplMeter::Open(root.path());
   ASSERT_TRUE(meter.ok()) << meter.status().message();
-  ASSERT_EQ(meter.value()->zones().size(), 3u);
-  EXPECT_EQ(meter.value()->zones()[0].label, "package-0");
-  EXPECT_EQ(meter.value()->zones()[1].label, "dram-0");
-  EXPECT_EQ(meter.value()->zones()[2].label, "package-1");
+  ASSERT_EQ(Labels(**meter), (std::vector<std::string>{"package-0", "dram-0", "package-1"}));
 
   Result<double> e0 = meter.value()->EnergyJ();
   ASSERT_TRUE(e0.ok()) << e0.status().message();
@@ -144,9 +164,7 @@ TEST(RaplMeter, RejectsAReadingAboveTheRange) {
 TEST(RaplMeter, MissingTreeIsAClearError) {
   TempDir root;
   const std::string missing = root / "no-such-powercap";
-  auto meter = RaplMeter::Open(missing);
-  ASSERT_FALSE(meter.ok());
-  const std::string m = meter.status().message();
+  const std::string m = OpenError(missing);
   EXPECT_EQ(m.rfind("RAPL: no powercap tree at " + missing, 0), 0u) << m;
   EXPECT_TRUE(Contains(m, "VM")) << m;
 }
@@ -154,10 +172,9 @@ TEST(RaplMeter, MissingTreeIsAClearError) {
 TEST(RaplMeter, TreeWithoutPackagesIsAnError) {
   TempDir root;
   Zone(root, "intel-rapl:0", "psys", 100);
-  auto meter = RaplMeter::Open(root.path());
-  ASSERT_FALSE(meter.ok());
-  EXPECT_TRUE(Contains(meter.status().message(), "no package zone")) << meter.status().message();
-  EXPECT_TRUE(Contains(meter.status().message(), "found only: psys")) << meter.status().message();
+  const std::string m = OpenError(root.path());
+  EXPECT_TRUE(Contains(m, "no package zone")) << m;
+  EXPECT_TRUE(Contains(m, "found only: psys")) << m;
 }
 
 TEST(RaplMeter, ZoneNumbersSortNumerically) {
@@ -167,10 +184,7 @@ TEST(RaplMeter, ZoneNumbersSortNumerically) {
   Zone(root, "intel-rapl:2:10", "dram", 0);
   auto meter = RaplMeter::Open(root.path());
   ASSERT_TRUE(meter.ok()) << meter.status().message();
-  ASSERT_EQ(meter.value()->zones().size(), 3u);
-  EXPECT_EQ(meter.value()->zones()[0].label, "package-2");
-  EXPECT_EQ(meter.value()->zones()[1].label, "dram-2");
-  EXPECT_EQ(meter.value()->zones()[2].label, "package-10");
+  EXPECT_EQ(Labels(**meter), (std::vector<std::string>{"package-2", "dram-2", "package-10"}));
 }
 
 // As root (the test machines), chmod 000 does not stop a read: the reader seam returns the
@@ -186,60 +200,46 @@ ReadFileFn DenyingReader(const std::string& denied_file) {
   };
 }
 
-TEST(RaplMeter, RootOnlyCounterSaysHowToGrantAccess) {
-  TempDir root;
-  Zone(root, "intel-rapl:0", "package-0", 100);
-  auto meter = RaplMeter::Open(root.path(), DenyingReader("energy_uj"));
-  ASSERT_FALSE(meter.ok());
-  const std::string m = meter.status().message();
-  EXPECT_EQ(m.rfind("RAPL: " + (root / "intel-rapl:0/energy_uj") + " is readable by root only", 0),
-            0u)
+TEST_F(OnePackage, RootOnlyCounterSaysHowToGrantAccess) {
+  const std::string m = OpenError(root.path(), DenyingReader("energy_uj"));
+  EXPECT_EQ(
+      m.rfind("RAPL: " + (root / "intel-rapl:0/energy_uj").string() + " is readable by root only",
+              0),
+      0u)
       << m;
   EXPECT_TRUE(Contains(m, "CVE-2020-8694")) << m;
-  EXPECT_TRUE(Contains(m, "sudo chmod o+r " + root.path() + "/intel-rapl:*/energy_uj")) << m;
+  EXPECT_TRUE(Contains(m, "sudo chmod o+r " + root.path().string() + "/intel-rapl:*/energy_uj"))
+      << m;
   EXPECT_TRUE(Contains(m, "udev")) << m;
   EXPECT_EQ(m.find('\n'), std::string::npos) << "one line: " << m;
 }
 
-TEST(RaplMeter, RootOnlyRangeFileGetsTheSameAdvice) {
-  TempDir root;
-  Zone(root, "intel-rapl:0", "package-0", 100);
-  auto meter = RaplMeter::Open(root.path(), DenyingReader("max_energy_range_uj"));
-  ASSERT_FALSE(meter.ok());
-  EXPECT_TRUE(Contains(meter.status().message(), "max_energy_range_uj is readable by root only"))
-      << meter.status().message();
+TEST_F(OnePackage, RootOnlyRangeFileGetsTheSameAdvice) {
+  const std::string m = OpenError(root.path(), DenyingReader("max_energy_range_uj"));
+  EXPECT_TRUE(Contains(m, "max_energy_range_uj is readable by root only")) << m;
 }
 
-TEST(RaplMeter, UnreadableCounterNamesTheFileAndTheReason) {
-  TempDir root;
-  Zone(root, "intel-rapl:0", "package-0", 100);
+TEST_F(OnePackage, UnreadableCounterNamesTheFileAndTheReason) {
   const std::string counter = root / "intel-rapl:0/energy_uj";
   std::filesystem::remove(counter);
   std::filesystem::create_directory(counter);  // read(2) fails with EISDIR, even for root
-  auto meter = RaplMeter::Open(root.path());
-  ASSERT_FALSE(meter.ok());
-  EXPECT_EQ(meter.status().message(), "RAPL: cannot read " + counter + ": Is a directory");
+  EXPECT_EQ(OpenError(root.path()), "RAPL: cannot read " + counter + ": Is a directory");
 }
 
-TEST(RaplMeter, GarbageCounterIsAnError) {
-  TempDir root;
-  Zone(root, "intel-rapl:0", "package-0", 100);
+TEST_F(OnePackage, GarbageCounterIsAnError) {
   root.Write("intel-rapl:0/energy_uj", "12ab\n");
-  auto meter = RaplMeter::Open(root.path());
-  ASSERT_FALSE(meter.ok());
-  EXPECT_TRUE(Contains(meter.status().message(), "holds '12ab', not a number"))
-      << meter.status().message();
+  const std::string m = OpenError(root.path());
+  EXPECT_TRUE(Contains(m, "holds '12ab', not a number")) << m;
 }
 
-TEST(RaplMeter, CounterVanishingAfterOpenIsAnError) {
-  TempDir root;
-  Zone(root, "intel-rapl:0", "package-0", 100);
+TEST_F(OnePackage, CounterVanishingAfterOpenIsAnError) {
   auto meter = RaplMeter::Open(root.path());
   ASSERT_TRUE(meter.ok()) << meter.status().message();
   std::filesystem::remove(root / "intel-rapl:0/energy_uj");
   Result<double> e = meter.value()->EnergyJ();
   ASSERT_FALSE(e.ok());
-  EXPECT_EQ(e.status().message(), "RAPL: " + (root / "intel-rapl:0/energy_uj") + " is missing");
+  EXPECT_EQ(e.status().message(),
+            "RAPL: " + (root / "intel-rapl:0/energy_uj").string() + " is missing");
 }
 
 TEST(ReadSmallFile, ReturnsContentsOrErrno) {

@@ -2,7 +2,6 @@
 #include "calibrate/torch/layer_timing.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <chrono>
 #include <cmath>
@@ -34,14 +33,11 @@ Status CheckOptions(const LayerTimingOptions& o) {
 
 Result<LayerTiming> TimeLayer(const Graph& graph, const LayerTimingOptions& options) {
   if (Status s = CheckOptions(options); !s.ok()) return s;
-  const std::string model = graph.source.empty() ? graph.name : graph.source;
+  const std::string model = torch_internal::ModelName(graph);
 
-  if (options.threads > 0) at::set_num_threads(options.threads);
-  NetworkOptions net_options;
-  net_options.seed = options.seed;
-  net_options.device = options.device;
-  Result<std::unique_ptr<TorchNetwork>> built = TorchNetwork::Build(graph, net_options);
-  if (!built.ok()) return Status::Error(model + ": " + built.status().message());
+  Result<std::unique_ptr<TorchNetwork>> built =
+      torch_internal::BuildNetwork(graph, options.threads, options.seed, options.device);
+  if (!built.ok()) return built.status();
   TorchNetwork& net = **built;
   net.SetTraining(true);
   const std::function<void()> sync = DeviceSynchronizer(options.device);

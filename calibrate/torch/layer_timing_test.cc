@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -41,6 +42,22 @@ LayerTimingOptions Quick() {
   return o;
 }
 
+// Times Conv() with Quick() options changed by `change`.
+Result<LayerTiming> TimeConv(const std::function<void(LayerTimingOptions&)>& change) {
+  LayerTimingOptions o = Quick();
+  change(o);
+  return TimeLayer(Conv(), o);
+}
+
+// Quick() with other bounds on the calls and the timed window.
+LayerTimingOptions Window(int min_calls, int max_calls, double min_window_s) {
+  LayerTimingOptions o = Quick();
+  o.min_calls = min_calls;
+  o.max_calls = max_calls;
+  o.min_window_s = min_window_s;
+  return o;
+}
+
 // Whether forward then backward took longer than the forward alone. Timing on a shared machine is
 // noisy (a descheduled time slice can land in either window), so one of three tries must show it.
 bool BackwardAddsTime(const Graph& g, const LayerTimingOptions& o) {
@@ -63,11 +80,7 @@ TEST(LayerTiming, TimesAConvForwardAndBackward) {
 }
 
 TEST(LayerTiming, KeepsCallingUntilTheWindowIsLongEnough) {
-  LayerTimingOptions o = Quick();
-  o.min_calls = 1;
-  o.min_window_s = 0.05;
-  o.max_calls = 1000000;
-  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  Result<LayerTiming> t = TimeLayer(Conv(), Window(1, 1000000, 0.05));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_GT(t->calls, 1);
   EXPECT_GE(t->forward_s * t->calls, 0.05);
@@ -75,11 +88,7 @@ TEST(LayerTiming, KeepsCallingUntilTheWindowIsLongEnough) {
 }
 
 TEST(LayerTiming, StopsAtMaxCalls) {
-  LayerTimingOptions o = Quick();
-  o.min_calls = 2;
-  o.max_calls = 3;
-  o.min_window_s = 100;
-  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  Result<LayerTiming> t = TimeLayer(Conv(), Window(2, 3, 100));
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ(t->calls, 3);
 }
@@ -108,39 +117,31 @@ TEST(LayerTiming, LayerWithoutParametersNeedsAnInputGradient) {
 }
 
 TEST(LayerTiming, BadOptionsAreOneLineErrors) {
-  LayerTimingOptions o = Quick();
-  o.device = "tpu";
-  Result<LayerTiming> t = TimeLayer(Conv(), o);
-  ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("tpu"), std::string::npos) << t.status().message();
-  EXPECT_EQ(t.status().message().find('\n'), std::string::npos);
-
-  o = Quick();
-  o.min_calls = 0;
-  EXPECT_FALSE(TimeLayer(Conv(), o).ok());
-  o = Quick();
-  o.max_calls = 2;
-  EXPECT_FALSE(TimeLayer(Conv(), o).ok());
-  o = Quick();
-  o.precision = "fp8";
-  EXPECT_FALSE(TimeLayer(Conv(), o).ok());
+  struct Case {
+    std::function<void(LayerTimingOptions&)> change;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {[](LayerTimingOptions& o) { o.device = "tpu"; }, "tpu"},
+      {[](LayerTimingOptions& o) { o.min_calls = 0; }, "min_calls must be at least 1"},
+      {[](LayerTimingOptions& o) { o.max_calls = 2; }, "max_calls must be at least min_calls"},
+      {[](LayerTimingOptions& o) { o.precision = "fp8"; }, "'fp8'"},
+      // Refused on the CPU: fp16 autocast needs a CUDA device.
+      {[](LayerTimingOptions& o) { o.precision = "fp16"; }, "fp16"},
+  };
+  for (const Case& c : cases) {
+    Result<LayerTiming> t = TimeConv(c.change);
+    ASSERT_FALSE(t.ok()) << c.expected;
+    EXPECT_NE(t.status().message().find(c.expected), std::string::npos) << t.status().message();
+    EXPECT_EQ(t.status().message().find('\n'), std::string::npos) << t.status().message();
+  }
 }
 
 TEST(LayerTiming, Bf16OnTheCpu) {
-  LayerTimingOptions o = Quick();
-  o.precision = "bf16";
-  Result<LayerTiming> t = TimeLayer(Conv(), o);
+  Result<LayerTiming> t = TimeConv([](LayerTimingOptions& o) { o.precision = "bf16"; });
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_GT(t->forward_s, 0);
   EXPECT_GT(t->forward_backward_s, 0);
-}
-
-TEST(LayerTiming, Fp16OnTheCpuIsRefused) {
-  LayerTimingOptions o = Quick();
-  o.precision = "fp16";
-  Result<LayerTiming> t = TimeLayer(Conv(), o);
-  ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("fp16"), std::string::npos) << t.status().message();
 }
 
 TEST(Precision, CheckPrecisionNamesWhatIsWrong) {

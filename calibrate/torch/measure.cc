@@ -54,7 +54,7 @@ Status CheckOptions(const MeasureOptions& o) {
 Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& options,
                                     EnergyMeter& meter) {
   if (Status s = CheckOptions(options); !s.ok()) return s;
-  const std::string model = graph.source.empty() ? graph.name : graph.source;
+  const std::string model = torch_internal::ModelName(graph);
   if (graph.batch != options.batch) {
     return Status::Error(model + ": the graph was loaded at batch " + std::to_string(graph.batch) +
                          " but the measurement is at batch " + std::to_string(options.batch) +
@@ -97,12 +97,9 @@ Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& op
     fashion = std::move(*data);
   }
 
-  if (options.train.threads > 0) at::set_num_threads(options.train.threads);
-  NetworkOptions net_options;
-  net_options.seed = options.train.seed;
-  net_options.device = options.train.device;
-  Result<std::unique_ptr<TorchNetwork>> built = TorchNetwork::Build(graph, net_options);
-  if (!built.ok()) return Status::Error(model + ": " + built.status().message());
+  Result<std::unique_ptr<TorchNetwork>> built = torch_internal::BuildNetwork(
+      graph, options.train.threads, options.train.seed, options.train.device);
+  if (!built.ok()) return built.status();
   TorchNetwork& net = **built;
   const std::function<void()> sync = DeviceSynchronizer(options.train.device);
 
@@ -121,16 +118,9 @@ Result<Measurement> MeasureTraining(const Graph& graph, const MeasureOptions& op
 
     // One training step; returns its loss (reading it waits for the device).
     auto step = [&]() {
-      auto [x, y] = batches->Next();
-      optimizer->zero_grad();
-      at::Tensor loss;
-      {
-        torch_internal::AutocastGuard autocast(device.type(), options.train.precision);
-        loss = at::cross_entropy_loss(net.Forward(x), y);
-      }
-      loss.backward();
-      optimizer->step();
-      return loss.item<double>();
+      return torch_internal::TrainStep(net, *optimizer, batches->Next(), device.type(),
+                                       options.train.precision)
+          .item<double>();
     };
 
     for (int64_t i = 0; i < options.warmup_steps; ++i) step();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -50,6 +51,17 @@ MeasureOptions Options(int64_t batch, int64_t steps) {
   return o;
 }
 
+// Measures `steps` steps of `model` at batch 16 with no warm-up, the options changed by `change`.
+Result<Measurement> MeasureFromTheFirstStep(
+    const char* model, int64_t steps, const std::function<void(MeasureOptions&)>& change = {}) {
+  Graph g = Load(model, 16);
+  FakeMeter meter;
+  MeasureOptions o = Options(16, steps);
+  o.warmup_steps = 0;
+  if (change) change(o);
+  return MeasureTraining(g, o, meter);
+}
+
 TEST(MeasureTraining, MeasuresTimeAndEnergyPerStep) {
   Graph g = Load("lenet5", 16);
   FakeMeter meter;
@@ -71,11 +83,7 @@ TEST(MeasureTraining, MeasuresTimeAndEnergyPerStep) {
 class LossDecreases : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(LossDecreases, WithAdamOnAFixedSyntheticBatch) {
-  Graph g = Load(GetParam(), 16);
-  FakeMeter meter;
-  MeasureOptions o = Options(16, 12);
-  o.warmup_steps = 0;
-  Result<Measurement> m = MeasureTraining(g, o, meter);
+  Result<Measurement> m = MeasureFromTheFirstStep(GetParam(), 12);
   ASSERT_TRUE(m.ok()) << m.status().message();
   EXPECT_LT(m->loss_last, m->loss_first) << GetParam();
   EXPECT_GT(m->loss_first, 0);
@@ -86,44 +94,20 @@ INSTANTIATE_TEST_SUITE_P(Models, LossDecreases,
                                            "inception_small"));
 
 TEST(MeasureTraining, SgdWithMomentumTrainsToo) {
-  Graph g = Load("simplecnn", 16);
-  FakeMeter meter;
-  MeasureOptions o = Options(16, 10);
-  o.warmup_steps = 0;
-  o.train.optimizer = "sgd";
-  o.train.learning_rate = 0.05;
-  Result<Measurement> m = MeasureTraining(g, o, meter);
+  Result<Measurement> m = MeasureFromTheFirstStep("simplecnn", 10, [](MeasureOptions& o) {
+    o.train.optimizer = "sgd";
+    o.train.learning_rate = 0.05;
+  });
   ASSERT_TRUE(m.ok()) << m.status().message();
   EXPECT_LT(m->loss_last, m->loss_first);
 }
 
 TEST(MeasureTraining, Bf16PrecisionTrainsOnTheCpu) {
-  Graph g = Load("lenet5", 16);
-  FakeMeter meter;
-  MeasureOptions o = Options(16, 12);
-  o.warmup_steps = 0;
-  o.train.precision = "bf16";
-  Result<Measurement> m = MeasureTraining(g, o, meter);
+  Result<Measurement> m = MeasureFromTheFirstStep(
+      "lenet5", 12, [](MeasureOptions& o) { o.train.precision = "bf16"; });
   ASSERT_TRUE(m.ok()) << m.status().message();
   EXPECT_GT(m->time_s_per_step, 0);
   EXPECT_LT(m->loss_last, m->loss_first);
-}
-
-TEST(MeasureTraining, PrecisionTheDeviceCannotRunIsAnError) {
-  Graph g = Load("lenet5", 4);
-  FakeMeter meter;
-  MeasureOptions o = Options(4, 1);
-  o.train.precision = "fp16";
-  Result<Measurement> m = MeasureTraining(g, o, meter);
-  ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("fp16 needs a CUDA device"), std::string::npos)
-      << m.status().message();
-
-  o.train.precision = "fp8";
-  m = MeasureTraining(g, o, meter);
-  ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("'fp8'"), std::string::npos) << m.status().message();
-  EXPECT_EQ(meter.reads, 0);
 }
 
 TEST(MeasureTraining, StepsUntilTheWindowCoversTenMeterPeriods) {
@@ -149,56 +133,45 @@ TEST(MeasureTraining, TrainsOnFashionMnist) {
   EXPECT_NEAR(m->loss_first, 2.3, 0.5);
 }
 
-TEST(MeasureTraining, FashionMnistNeedsA1x28x28Input) {
-  Graph g = Load("resnet_small", 4);
-  FakeMeter meter;
-  MeasureOptions o = Options(4, 1);
-  o.dataset = "fashion-mnist";
-  Result<Measurement> m = MeasureTraining(g, o, meter);
-  ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("1x28x28 but the model takes 3x32x32"), std::string::npos)
-      << m.status().message();
+// Inputs MeasureTraining rejects before it reads the meter, each with a message that says why.
+TEST(MeasureTraining, BadInputsAreErrorsThatSayWhy) {
+  struct Case {
+    const char* model;  // loaded at batch 4
+    std::function<void(MeasureOptions&)> change;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"lenet5", [](MeasureOptions& o) { o.train.precision = "fp16"; },
+       "fp16 needs a CUDA device"},
+      {"lenet5", [](MeasureOptions& o) { o.train.precision = "fp8"; }, "'fp8'"},
+      {"resnet_small", [](MeasureOptions& o) { o.dataset = "fashion-mnist"; },
+       "1x28x28 but the model takes 3x32x32"},
+      {"lenet5",
+       [](MeasureOptions& o) {
+         o.dataset = "fashion-mnist";
+         o.dataset_dir = "/nonexistent/fmnist";
+       },
+       "/nonexistent/fmnist/train-images-idx3-ubyte.gz"},
+      {"lenet5", [](MeasureOptions& o) { o.batch = 8; }, "loaded at batch 4"},
+      {"lenet5", [](MeasureOptions& o) { o.train.optimizer = "rmsprop"; }, "rmsprop"},
+      {"lenet5", [](MeasureOptions& o) { o.train.device = "tpu"; }, "'tpu'"},
+  };
+  for (const Case& c : cases) {
+    Graph g = Load(c.model, 4);
+    FakeMeter meter;
+    MeasureOptions o = Options(4, 1);
+    c.change(o);
+    Result<Measurement> m = MeasureTraining(g, o, meter);
+    ASSERT_FALSE(m.ok()) << c.expected;
+    EXPECT_NE(m.status().message().find(c.expected), std::string::npos) << m.status().message();
+    EXPECT_EQ(meter.reads, 0) << c.expected;
+  }
 }
 
-TEST(MeasureTraining, MissingDatasetNamesTheFile) {
+TEST(MeasureTraining, MeterFailuresAreErrors) {
   Graph g = Load("lenet5", 4);
-  FakeMeter meter;
-  MeasureOptions o = Options(4, 1);
-  o.dataset = "fashion-mnist";
-  o.dataset_dir = "/nonexistent/fmnist";
-  Result<Measurement> m = MeasureTraining(g, o, meter);
-  ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("/nonexistent/fmnist/train-images-idx3-ubyte.gz"),
-            std::string::npos)
-      << m.status().message();
-}
-
-TEST(MeasureTraining, GraphMustBeLoadedAtTheMeasuredBatch) {
-  Graph g = Load("lenet5", 4);
-  FakeMeter meter;
-  Result<Measurement> m = MeasureTraining(g, Options(8, 1), meter);
-  ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("loaded at batch 4"), std::string::npos)
-      << m.status().message();
-}
-
-TEST(MeasureTraining, BadOptionsAndMeterFailuresAreErrors) {
-  Graph g = Load("lenet5", 4);
-  FakeMeter meter;
-  MeasureOptions o = Options(4, 1);
-  o.train.optimizer = "rmsprop";
-  Result<Measurement> m = MeasureTraining(g, o, meter);
-  ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("rmsprop"), std::string::npos);
-
-  o = Options(4, 1);
-  o.train.device = "tpu";
-  m = MeasureTraining(g, o, meter);
-  ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("'tpu'"), std::string::npos) << m.status().message();
-
   FakeMeter broken(0.001, true);
-  m = MeasureTraining(g, Options(4, 1), broken);
+  Result<Measurement> m = MeasureTraining(g, Options(4, 1), broken);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("counter went away"), std::string::npos)
       << m.status().message();

@@ -3,7 +3,6 @@
 #include "calibrate/torch/train_validate.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
@@ -23,7 +22,7 @@ namespace joulecast {
 Result<TrainValidation> TrainAndValidate(const Graph& graph, const LabeledImages& train,
                                          const LabeledImages& validation,
                                          const TrainValidateOptions& options, EnergyMeter& meter) {
-  const std::string model = graph.source.empty() ? graph.name : graph.source;
+  const std::string model = torch_internal::ModelName(graph);
   if (options.batch < 1) return Status::Error("batch must be at least 1");
   if (options.epochs < 1) return Status::Error("epochs must be at least 1");
   if (Status s = torch_internal::CheckTrainOptions(options.train); !s.ok()) return s;
@@ -55,12 +54,9 @@ Result<TrainValidation> TrainAndValidate(const Graph& graph, const LabeledImages
   }
   if (validation.count < 1) return Status::Error("no validation images");
 
-  if (options.train.threads > 0) at::set_num_threads(options.train.threads);
-  NetworkOptions net_options;
-  net_options.seed = options.train.seed;
-  net_options.device = options.train.device;
-  Result<std::unique_ptr<TorchNetwork>> built = TorchNetwork::Build(graph, net_options);
-  if (!built.ok()) return Status::Error(model + ": " + built.status().message());
+  Result<std::unique_ptr<TorchNetwork>> built = torch_internal::BuildNetwork(
+      graph, options.train.threads, options.train.seed, options.train.device);
+  if (!built.ok()) return built.status();
   TorchNetwork& net = **built;
   const std::function<void()> sync = DeviceSynchronizer(options.train.device);
 
@@ -79,15 +75,8 @@ Result<TrainValidation> TrainAndValidate(const Graph& graph, const LabeledImages
     if (!e0.ok()) return e0.status();
     const Clock::time_point t0 = Clock::now();
     for (int64_t i = 0; i < r.steps; ++i) {
-      auto [x, y] = batches.Next();
-      optimizer->zero_grad();
-      at::Tensor loss;
-      {
-        torch_internal::AutocastGuard autocast(device.type(), options.train.precision);
-        loss = at::cross_entropy_loss(net.Forward(x), y);
-      }
-      loss.backward();
-      optimizer->step();
+      const at::Tensor loss = torch_internal::TrainStep(net, *optimizer, batches.Next(),
+                                                        device.type(), options.train.precision);
       if (i == 0 || i + 1 == r.steps) {
         const double value = loss.item<double>();
         (i == 0 ? r.loss_first : r.loss_last) = value;

@@ -1,6 +1,7 @@
 #include "calibrate/torch/training_internal.h"
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <c10/util/Exception.h>
 #include <torch/optim/adam.h>
@@ -11,8 +12,6 @@
 #include <cmath>
 #include <numeric>
 #include <tuple>
-
-#include "calibrate/torch/torch_network.h"
 
 // libtorch 2.4 replaced the per-device autocast functions (set_enabled for CUDA,
 // set_cpu_enabled, set_autocast_gpu_dtype, ...) with ones that take the device type, and
@@ -30,6 +29,21 @@ std::string FirstLine(const std::exception& e) {
   std::string s = ce ? ce->what_without_backtrace() : e.what();
   size_t nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+std::string ModelName(const Graph& graph) {
+  return graph.source.empty() ? graph.name : graph.source;
+}
+
+Result<std::unique_ptr<TorchNetwork>> BuildNetwork(const Graph& graph, int threads, uint64_t seed,
+                                                   const std::string& device) {
+  if (threads > 0) at::set_num_threads(threads);
+  NetworkOptions options;
+  options.seed = seed;
+  options.device = device;
+  Result<std::unique_ptr<TorchNetwork>> built = TorchNetwork::Build(graph, options);
+  if (!built.ok()) return Status::Error(ModelName(graph) + ": " + built.status().message());
+  return built;
 }
 
 at::Tensor StandardizedImages(const at::Tensor& bytes) {
@@ -86,44 +100,28 @@ Status CheckTrainOptions(const TrainOptions& t) {
 
 namespace {
 
-bool AutocastEnabled(c10::DeviceType type) {
+AutocastGuard::State GetAutocast(c10::DeviceType type) {
 #if JOULECAST_AUTOCAST_BY_DEVICE_TYPE
-  return at::autocast::is_autocast_enabled(type);
-#else
-  return type == c10::DeviceType::CUDA ? at::autocast::is_enabled()
-                                       : at::autocast::is_cpu_enabled();
-#endif
-}
-
-void SetAutocastEnabled(c10::DeviceType type, bool enabled) {
-#if JOULECAST_AUTOCAST_BY_DEVICE_TYPE
-  at::autocast::set_autocast_enabled(type, enabled);
+  return {at::autocast::is_autocast_enabled(type), at::autocast::get_autocast_dtype(type)};
 #else
   if (type == c10::DeviceType::CUDA) {
-    at::autocast::set_enabled(enabled);
-  } else {
-    at::autocast::set_cpu_enabled(enabled);
+    return {at::autocast::is_enabled(), at::autocast::get_autocast_gpu_dtype()};
   }
+  return {at::autocast::is_cpu_enabled(), at::autocast::get_autocast_cpu_dtype()};
 #endif
 }
 
-c10::ScalarType AutocastDtype(c10::DeviceType type) {
+void SetAutocast(c10::DeviceType type, const AutocastGuard::State& state) {
 #if JOULECAST_AUTOCAST_BY_DEVICE_TYPE
-  return at::autocast::get_autocast_dtype(type);
-#else
-  return type == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
-                                       : at::autocast::get_autocast_cpu_dtype();
-#endif
-}
-
-void SetAutocastDtype(c10::DeviceType type, c10::ScalarType dtype) {
-#if JOULECAST_AUTOCAST_BY_DEVICE_TYPE
-  at::autocast::set_autocast_dtype(type, dtype);
+  at::autocast::set_autocast_enabled(type, state.enabled);
+  at::autocast::set_autocast_dtype(type, state.dtype);
 #else
   if (type == c10::DeviceType::CUDA) {
-    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(state.enabled);
+    at::autocast::set_autocast_gpu_dtype(state.dtype);
   } else {
-    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(state.enabled);
+    at::autocast::set_autocast_cpu_dtype(state.dtype);
   }
 #endif
 }
@@ -135,18 +133,15 @@ AutocastGuard::AutocastGuard(c10::DeviceType device_type, const std::string& pre
   if (precision != "bf16" && precision != "fp16") return;
   active_ = true;
   device_type_ = device_type;
-  previous_enabled_ = AutocastEnabled(device_type);
-  previous_dtype_ = AutocastDtype(device_type);
-  SetAutocastEnabled(device_type, true);
-  SetAutocastDtype(device_type, precision == "fp16" ? at::kHalf : at::kBFloat16);
+  previous_ = GetAutocast(device_type);
+  SetAutocast(device_type, {true, precision == "fp16" ? at::kHalf : at::kBFloat16});
   at::autocast::increment_nesting();
 }
 
 AutocastGuard::~AutocastGuard() {
   if (!active_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  SetAutocastEnabled(device_type_, previous_enabled_);
-  SetAutocastDtype(device_type_, previous_dtype_);
+  SetAutocast(device_type_, previous_);
 }
 
 void UsePyTorchDefaultMath(const c10::Device& device) {
@@ -165,6 +160,20 @@ std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const std::vector<at::Ten
   return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(t.learning_rate)
                                                           .betas(std::make_tuple(t.beta1, t.beta2))
                                                           .weight_decay(t.weight_decay));
+}
+
+at::Tensor TrainStep(TorchNetwork& net, torch::optim::Optimizer& optimizer,
+                     const std::pair<at::Tensor, at::Tensor>& batch, c10::DeviceType device_type,
+                     const std::string& precision) {
+  optimizer.zero_grad();
+  at::Tensor loss;
+  {
+    AutocastGuard autocast(device_type, precision);
+    loss = at::cross_entropy_loss(net.Forward(batch.first), batch.second);
+  }
+  loss.backward();
+  optimizer.step();
+  return loss;
 }
 
 Result<double> ReadMeter(EnergyMeter& meter, const std::function<void()>& sync) {

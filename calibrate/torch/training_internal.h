@@ -1,6 +1,6 @@
 // The pieces of a libtorch training loop that measure.cc, train_validate.cc and layer_timing.cc
-// share: where a step's batch comes from, the optimizer, the checks of TrainOptions, autocast,
-// the device's math settings, and reading the meter.
+// share: building the network, where a step's batch comes from, the optimizer, one training
+// step, the checks of TrainOptions, autocast, the device's math settings, and reading the meter.
 //
 // Internal to calibrate/torch: it includes libtorch, so only the .cc files in this folder may
 // include it.
@@ -21,10 +21,12 @@
 #include <utility>
 #include <vector>
 
+#include "analyzer/core/ir.h"
 #include "analyzer/core/status.h"
 #include "calibrate/data/fashion_mnist.h"
 #include "calibrate/meters/meter.h"
 #include "calibrate/torch/measure.h"
+#include "calibrate/torch/torch_network.h"
 
 namespace joulecast::torch_internal {
 
@@ -34,6 +36,15 @@ inline constexpr double kFashionStd = 0.3530;
 
 /// The first line of an exception's message (libtorch's without its backtrace).
 std::string FirstLine(const std::exception& e);
+
+/// How errors name the graph: its source file, or its name when it has none.
+std::string ModelName(const Graph& graph);
+
+/// Sets libtorch's intra-op threads for the process (when `threads` > 0), then builds `graph`
+/// (TorchNetwork::Build) with parameters seeded by `seed` on `device`. The error starts with
+/// ModelName(graph).
+Result<std::unique_ptr<TorchNetwork>> BuildNetwork(const Graph& graph, int threads, uint64_t seed,
+                                                   const std::string& device);
 
 /// Pixels (bytes, any shape) as the network's input: scaled to [0, 1] and standardised with
 /// Fashion-MNIST's mean and standard deviation.
@@ -94,11 +105,16 @@ class AutocastGuard {
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;
 
+  /// Autocast's settings for one device type.
+  struct State {
+    bool enabled = false;
+    c10::ScalarType dtype = c10::ScalarType::Undefined;
+  };
+
  private:
   bool active_ = false;
   c10::DeviceType device_type_ = c10::DeviceType::CPU;
-  bool previous_enabled_ = false;
-  c10::ScalarType previous_dtype_ = c10::ScalarType::Undefined;
+  State previous_;
 };
 
 /// Sets PyTorch's default float32 math explicitly for a CUDA device, so that a run does not
@@ -110,6 +126,13 @@ void UsePyTorchDefaultMath(const c10::Device& device);
 /// Adam with betas (beta1, beta2), or SGD with momentum beta1; both with weight decay.
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const std::vector<at::Tensor>& params,
                                                        const TrainOptions& t);
+
+/// One training step on `batch` (images, labels): zeroes the gradients, runs the forward and the
+/// cross-entropy loss under autocast at `precision` on `device_type`, then backward and the
+/// optimizer's step. Returns the loss, not yet read (reading it waits for the device).
+at::Tensor TrainStep(TorchNetwork& net, torch::optim::Optimizer& optimizer,
+                     const std::pair<at::Tensor, at::Tensor>& batch, c10::DeviceType device_type,
+                     const std::string& precision);
 
 /// Waits for the device (`sync`), then reads `meter`; the error names the meter.
 Result<double> ReadMeter(EnergyMeter& meter, const std::function<void()>& sync);

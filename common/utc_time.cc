@@ -1,4 +1,4 @@
-#include "analyzer/core/utc_time.h"
+#include "common/utc_time.h"
 
 #include <ctime>
 

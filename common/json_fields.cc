@@ -1,11 +1,13 @@
-#include "analyzer/json/json_fields.h"
+#include "common/json_fields.h"
 
 #include <cmath>
 #include <cstdio>
 
-namespace joulecast::json_internal {
+namespace joulecast::json_fields {
 
 namespace {
+
+using Json = nlohmann::json;
 
 constexpr size_t kMaxQuoted = 60;
 
@@ -25,6 +27,44 @@ std::optional<int64_t> AsInt(const Json& v) {
   }
   if (v.is_number_integer()) return v.get<int64_t>();
   return std::nullopt;
+}
+
+template <typename AnyJson>
+std::string DescribeAny(const AnyJson& value) {
+  using T = typename AnyJson::value_t;
+  switch (value.type()) {
+    case T::null:
+      return "null";
+    case T::boolean:
+      return value.template get<bool>() ? "true" : "false";
+    case T::string:
+      return Quote(value.template get_ref<const std::string&>());
+    case T::number_integer:
+    case T::number_unsigned:
+    case T::number_float:
+      return value.dump();
+    case T::array:
+      return value.empty() ? "an empty array"
+                           : "an array of " + std::to_string(value.size()) + " values";
+    case T::object:
+      return value.empty() ? "an empty object" : "an object";
+    default:
+      return "a value of another type";
+  }
+}
+
+template <typename AnyJson>
+void OnlyAllowAny(const AnyJson& object, const std::string& pointer,
+                  std::span<const std::string_view> allowed, std::string_view context) {
+  for (const auto& [key, value] : object.items()) {
+    bool known = false;
+    for (std::string_view a : allowed) known |= key == a;
+    if (known) continue;
+    std::string list;
+    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+    throw FieldError(Pointer(pointer, key), "unknown field " + Quote(key) + " " +
+                                                std::string(context) + "; its fields are " + list);
+  }
 }
 
 }  // namespace
@@ -55,27 +95,9 @@ std::string Quote(std::string_view text) {
   return out + "\"";
 }
 
-std::string Describe(const Json& value) {
-  switch (value.type()) {
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::boolean:
-      return value.get<bool>() ? "true" : "false";
-    case Json::value_t::string:
-      return Quote(value.get_ref<const std::string&>());
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-    case Json::value_t::number_float:
-      return value.dump();
-    case Json::value_t::array:
-      return value.empty() ? "an empty array"
-                           : "an array of " + std::to_string(value.size()) + " values";
-    case Json::value_t::object:
-      return value.empty() ? "an empty object" : "an object";
-    default:
-      return "a value of another type";
-  }
-}
+std::string Describe(const nlohmann::json& value) { return DescribeAny(value); }
+
+std::string Describe(const nlohmann::ordered_json& value) { return DescribeAny(value); }
 
 std::string Pointer(const std::string& parent, std::string_view key) {
   std::string out = parent + "/";
@@ -101,8 +123,34 @@ int64_t ReadInt(const Json& value, const std::string& pointer, int64_t min, int6
   return *i;
 }
 
-void Expected(const std::string& pointer, const std::string& expected, const Json& got) {
-  throw SpecError(pointer, "expected " + expected + ", got " + Describe(got));
+std::string ErrorLine(const std::string& source, const std::string& pointer,
+                      const std::string& what, bool keep_non_ascii) {
+  return OneLine(source) + ": " + (pointer.empty() ? "" : OneLine(pointer) + ": ") +
+         OneLine(what, keep_non_ascii);
+}
+
+std::string SentenceLine(const std::string& source, const FieldError& error) {
+  return source + ": " + (error.pointer().empty() ? "the document" : error.pointer()) + " " +
+         error.what();
+}
+
+void Expected(const std::string& pointer, const std::string& expected, const nlohmann::json& got) {
+  throw FieldError(pointer, "expected " + expected + ", got " + Describe(got));
+}
+
+void Expected(const std::string& pointer, const std::string& expected,
+              const nlohmann::ordered_json& got) {
+  throw FieldError(pointer, "expected " + expected + ", got " + Describe(got));
+}
+
+void OnlyAllow(const nlohmann::json& object, const std::string& pointer,
+               std::span<const std::string_view> allowed, std::string_view context) {
+  OnlyAllowAny(object, pointer, allowed, context);
+}
+
+void OnlyAllow(const nlohmann::ordered_json& object, const std::string& pointer,
+               std::span<const std::string_view> allowed, std::string_view context) {
+  OnlyAllowAny(object, pointer, allowed, context);
 }
 
 Fields::Fields(const Json& object, std::string pointer)
@@ -116,20 +164,12 @@ const Json* Fields::Find(std::string_view key) const {
 }
 
 void Fields::OnlyAllow(std::span<const std::string_view> allowed, std::string_view context) const {
-  for (const auto& [key, value] : object_.items()) {
-    bool known = false;
-    for (std::string_view a : allowed) known |= key == a;
-    if (known) continue;
-    std::string list;
-    for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    throw SpecError(At(key), "unknown field " + Quote(key) + " " + std::string(context) +
-                                 "; its fields are " + list);
-  }
+  json_fields::OnlyAllow(object_, pointer_, allowed, context);
 }
 
 int64_t Fields::Int(std::string_view key, int64_t min, int64_t max) const {
   const Json* v = Find(key);
-  if (!v) throw SpecError(At(key), "missing required field; expected " + RangeText(min, max));
+  if (!v) throw FieldError(At(key), "missing required field; expected " + RangeText(min, max));
   return ReadInt(*v, At(key), min, max);
 }
 
@@ -143,7 +183,7 @@ std::array<int64_t, 2> Fields::Pair(std::string_view key, int64_t min, int64_t m
   const Json* v = Find(key);
   if (!v) {
     if (dflt) return *dflt;
-    throw SpecError(At(key), "missing required field; expected " + expected);
+    throw FieldError(At(key), "missing required field; expected " + expected);
   }
   if (auto i = AsInt(*v)) {
     if (*i < min || *i > max) Expected(At(key), expected, *v);
@@ -178,11 +218,11 @@ double Fields::Number(std::string_view key, double min, double max, bool max_ope
 
 std::string Fields::Text(std::string_view key) const {
   const Json* v = Find(key);
-  if (!v) throw SpecError(At(key), "missing required field; expected a string");
+  if (!v) throw FieldError(At(key), "missing required field; expected a string");
   if (!v->is_string() || v->get_ref<const std::string&>().empty()) {
     Expected(At(key), "a non-empty string", *v);
   }
   return v->get<std::string>();
 }
 
-}  // namespace joulecast::json_internal
+}  // namespace joulecast::json_fields

@@ -1,12 +1,10 @@
-#include "analyzer/search/halton.h"
+#include "common/halton.h"
 
 #include <cassert>
 #include <cmath>
 #include <utility>
 
-#include "analyzer/search/rng.h"
-
-namespace joulecast::search {
+namespace joulecast {
 
 namespace {
 
@@ -28,19 +26,19 @@ std::vector<int> FirstPrimes(int n) {
 
 }  // namespace
 
-ScrambledHalton::ScrambledHalton(int dims, uint64_t seed) : bases_(FirstPrimes(dims)) {
+ScrambledHalton::ScrambledHalton(int dims, const Below& below, const Uniform& shift)
+    : bases_(FirstPrimes(dims)) {
   assert(dims >= 1);
-  Rng rng(MixSeed(seed, 0x48616c746f6eULL));
   for (int base : bases_) {
     // Fisher-Yates over digits 1..base-1; digit 0 stays 0.
     std::vector<int> perm(base);
     for (int i = 0; i < base; ++i) perm[i] = i;
     for (int i = base - 1; i >= 2; --i) {
-      int j = 1 + static_cast<int>(rng.Below(static_cast<uint64_t>(i)));
+      int j = 1 + static_cast<int>(below(static_cast<uint64_t>(i)));
       std::swap(perm[i], perm[j]);
     }
     permutations_.push_back(std::move(perm));
-    shift_.push_back(rng.Uniform());
+    if (shift) shift_.push_back(shift());
   }
 }
 
@@ -53,8 +51,10 @@ void ScrambledHalton::Point(uint64_t index, double* out) const {
       value += permutations_[d][n % base] * scale;
       scale *= inv;
     }
-    value += shift_[d];
-    if (value >= 1) value -= 1;
+    if (!shift_.empty()) {
+      value += shift_[d];
+      if (value >= 1) value -= 1;
+    }
     out[d] = value < 1.0 ? value : std::nextafter(1.0, 0.0);
   }
 }
@@ -65,4 +65,4 @@ std::vector<double> ScrambledHalton::Point(uint64_t index) const {
   return u;
 }
 
-}  // namespace joulecast::search
+}  // namespace joulecast

@@ -1,0 +1,17 @@
+// Reading a file that a user names (an architecture, a search space) whole, without reading
+// more than the caller accepts.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace joulecast {
+
+/// The bytes of the file at `path`, cut once they pass `max_bytes` (the caller then sees it is
+/// too large without the rest being read). nullopt when it cannot be read, with `*error` set to
+/// "cannot open: <reason>" or "cannot read the file".
+std::optional<std::string> ReadFileUpTo(const std::string& path, size_t max_bytes,
+                                        std::string* error);
+
+}  // namespace joulecast
