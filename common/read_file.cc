@@ -25,4 +25,11 @@ std::optional<std::string> ReadFileUpTo(const std::string& path, size_t max_byte
   return text;
 }
 
+std::string FileStem(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  size_t dot = base.rfind('.');
+  return dot == 0 || dot == std::string::npos ? base : base.substr(0, dot);
+}
+
 }  // namespace joulecast

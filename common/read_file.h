@@ -1,5 +1,5 @@
 // Reading a file that a user names (an architecture, a search space) whole, without reading
-// more than the caller accepts.
+// more than the caller accepts; and naming a model after its file.
 #pragma once
 
 #include <cstddef>
@@ -13,5 +13,8 @@ namespace joulecast {
 /// "cannot open: <reason>" or "cannot read the file".
 std::optional<std::string> ReadFileUpTo(const std::string& path, size_t max_bytes,
                                         std::string* error);
+
+/// The file name without its folder and its last extension: "models/vgg16.onnx" -> "vgg16".
+std::string FileStem(const std::string& path);
 
 }  // namespace joulecast

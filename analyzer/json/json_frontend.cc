@@ -44,13 +44,6 @@ Status ErrorAt(const std::string& source, const std::string& pointer, const std:
   return Status::Error(json_fields::ErrorLine(source, pointer, what, true));
 }
 
-std::string Stem(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-  size_t dot = base.rfind('.');
-  return dot == 0 || dot == std::string::npos ? base : base.substr(0, dot);
-}
-
 std::vector<int64_t> ReadInputShape(const Fields& top, const LoadOptions& options) {
   const Json* input = top.Find("input");
   if (!input) throw SpecError("/input", "missing required field; expected {\"shape\": [C, H, W]}");
@@ -80,7 +73,7 @@ std::vector<int64_t> ReadInputShape(const Fields& top, const LoadOptions& option
 
 std::string ReadName(const Fields& top, const std::string& source) {
   const Json* name = top.Find("name");
-  if (!name) return Stem(source);
+  if (!name) return FileStem(source);
   if (!name->is_string() || name->get_ref<const std::string&>().empty()) {
     Expected("/name", "a non-empty string", *name);
   }

@@ -15,6 +15,7 @@
 #include "analyzer/onnx/onnx_convert.h"
 #include "analyzer/onnx/onnx_guard.h"
 #include "analyzer/onnx/onnx_wire.h"
+#include "common/read_file.h"
 
 namespace joulecast {
 
@@ -138,6 +139,10 @@ Result<Graph> ParseOnnx(std::string_view bytes, const std::string& source,
                         const LoadOptions& options) {
   Result<Graph> graph = Parse(bytes, source, options);
   if (!graph.ok()) return OneLine(source + ": " + graph.status().message());
+  // An exporter's default graph name says nothing about the model: its file's name does.
+  for (const char* placeholder : {"", "torch_jit", "torch-jit-export", "main_graph"}) {
+    if (graph->name == placeholder) graph->name = FileStem(source);
+  }
   return graph;
 }
 

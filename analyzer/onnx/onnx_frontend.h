@@ -25,7 +25,8 @@ namespace joulecast {
 /// Loads `path`. Errors are one line naming the file and what is wrong (truncated or corrupt
 /// protobuf, dangling inputs, cycles, absurd dimensions, a batch that contradicts the model);
 /// names from the file are printed with control characters escaped, and the line is cut at
-/// about 1,000 characters.
+/// about 1,000 characters. A graph named as exporters name every graph ("torch_jit",
+/// "main_graph", or nothing) is named after the file instead ("resnet18").
 Result<Graph> LoadOnnxFile(const std::string& path, const LoadOptions& options);
 
 /// The same from bytes in memory (tests, fuzzers); `source` names them in messages.

@@ -86,6 +86,21 @@ TEST(OnnxOpsets, Opset18ReductionsAndSplitsReadTheirNewForms) {
   EXPECT_EQ(Find(*g, "y").dims, (Dims{2, 4, 1, 1}));
 }
 
+TEST(OnnxFrontend, ExportersDefaultGraphNamesBecomeTheFileName) {
+  for (const char* placeholder : {"torch_jit", "torch-jit-export", "main_graph", ""}) {
+    onnx::ModelProto m = SmallCnn();
+    m.mutable_graph()->set_name(placeholder);
+    Result<Graph> g = ParseOnnx(m.SerializeAsString(), "models/my_net.v2.onnx", {});
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    EXPECT_EQ(g->name, "my_net.v2") << placeholder;
+  }
+  onnx::ModelProto named = SmallCnn();
+  named.mutable_graph()->set_name("resnet_small");
+  Result<Graph> g = Parse(named);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ(g->name, "resnet_small");
+}
+
 TEST(OnnxFrontend, ModelLevelProblemsAreErrors) {
   onnx::ModelProto future = SmallCnn();
   future.mutable_opset_import(0)->set_version(22);
