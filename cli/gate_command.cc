@@ -38,8 +38,9 @@ int Gate(const std::vector<std::string>& args) {
   // clang-format off
   std::vector<Flag> own = {
       {.name = "--budget", .metavar = "AMOUNT", .kind = FlagKind::text,
-       .help = "an amount and unit with no space between: J, kJ, MJ, Wh, kWh (energy),\n"
-               "gCO2e, kgCO2e (emissions at --carbon-intensity); e.g. 250kJ, 0.5kWh",
+       .help = "an amount and unit with no space between: J, kJ, MJ, Wh, kWh, MWh, GWh\n"
+               "(energy), gCO2e, kgCO2e, tCO2e (emissions at --carbon-intensity);\n"
+               "e.g. 250kJ, 0.5kWh, 1.2MWh, 3tCO2e",
        .error = "--budget needs an amount and unit, like 250kJ or 0.5kWh",
        .set = [&](const FlagValue& v) {
          if (options.budget) return std::string("--budget given twice");

@@ -16,17 +16,20 @@ struct UnitInfo {
   double base;  // joules or grams CO2e per unit
 };
 
-constexpr std::array<UnitInfo, 7> kUnits = {{
+constexpr std::array<UnitInfo, 10> kUnits = {{
     {BudgetUnit::J, "J", Quantity::energy, 1},
     {BudgetUnit::kJ, "kJ", Quantity::energy, 1e3},
     {BudgetUnit::MJ, "MJ", Quantity::energy, 1e6},
     {BudgetUnit::Wh, "Wh", Quantity::energy, 3600},
     {BudgetUnit::kWh, "kWh", Quantity::energy, 3.6e6},
+    {BudgetUnit::MWh, "MWh", Quantity::energy, 3.6e9},
+    {BudgetUnit::GWh, "GWh", Quantity::energy, 3.6e12},
     {BudgetUnit::gCO2e, "gCO2e", Quantity::emissions, 1},
     {BudgetUnit::kgCO2e, "kgCO2e", Quantity::emissions, 1e3},
+    {BudgetUnit::tCO2e, "tCO2e", Quantity::emissions, 1e6},
 }};
 
-constexpr const char* kUnitList = "J, kJ, MJ, Wh, kWh, gCO2e or kgCO2e";
+constexpr const char* kUnitList = "J, kJ, MJ, Wh, kWh, MWh, GWh, gCO2e, kgCO2e or tCO2e";
 
 struct LevelInfo {
   Level level;

@@ -21,7 +21,7 @@ enum class Quantity {
 };
 
 /// The unit a budget was written in.
-enum class BudgetUnit { J, kJ, MJ, Wh, kWh, gCO2e, kgCO2e };
+enum class BudgetUnit { J, kJ, MJ, Wh, kWh, MWh, GWh, gCO2e, kgCO2e, tCO2e };
 
 struct Budget {
   double amount = 0;                ///< As written: 250 for "250kJ".
@@ -32,7 +32,8 @@ struct Budget {
 };
 
 /// Parses "<number><unit>" with no space: a finite number > 0 ("250", "0.5", "1e3") followed by
-/// one of J, kJ, MJ, Wh, kWh, gCO2e, kgCO2e (case matters: MJ is megajoules).
+/// one of J, kJ, MJ, Wh, kWh, MWh, GWh, gCO2e, kgCO2e, tCO2e (case matters: MJ is megajoules;
+/// tCO2e is metric tonnes).
 Result<Budget> ParseBudget(const std::string& text);
 
 /// Parses a percentage, "5%" or "5", in [0, 1e6]; returns the fraction (0.05).

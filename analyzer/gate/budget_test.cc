@@ -19,6 +19,9 @@ TEST(GateBudget, EveryUnitInBaseUnits) {
                         Case{"0.5kWh", BudgetUnit::kWh, Quantity::energy, 1.8e6},
                         Case{"150gCO2e", BudgetUnit::gCO2e, Quantity::emissions, 150},
                         Case{"0.2kgCO2e", BudgetUnit::kgCO2e, Quantity::emissions, 200},
+                        Case{"1.2MWh", BudgetUnit::MWh, Quantity::energy, 1.2 * 3.6e9},
+                        Case{"2GWh", BudgetUnit::GWh, Quantity::energy, 7.2e12},
+                        Case{"3tCO2e", BudgetUnit::tCO2e, Quantity::emissions, 3e6},
                         Case{"1e3J", BudgetUnit::J, Quantity::energy, 1000},
                         Case{".5kJ", BudgetUnit::kJ, Quantity::energy, 500}}) {
     Result<Budget> b = ParseBudget(c.text);

@@ -118,9 +118,13 @@ const Bounded& At(const RunPrediction& run, Level level) {
 }
 
 std::string FormatAmount(double base, BudgetUnit unit) {
-  if (unit == BudgetUnit::Wh || unit == BudgetUnit::kWh) return report::Quantity(base / 3600, "Wh");
-  if (unit == BudgetUnit::gCO2e || unit == BudgetUnit::kgCO2e) {
-    return report::Quantity(base, "gCO2e");
+  switch (unit) {
+    case BudgetUnit::J: case BudgetUnit::kJ: case BudgetUnit::MJ:
+      return report::Quantity(base, "J");
+    case BudgetUnit::Wh: case BudgetUnit::kWh: case BudgetUnit::MWh: case BudgetUnit::GWh:
+      return report::Quantity(base / 3600, "Wh");
+    case BudgetUnit::gCO2e: case BudgetUnit::kgCO2e: case BudgetUnit::tCO2e:
+      return report::Emissions(base);
   }
   return report::Quantity(base, "J");
 }

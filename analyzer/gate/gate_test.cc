@@ -228,6 +228,10 @@ TEST(GateFormatAmount, SiPrefixesInTheUnitsFamily) {
   EXPECT_EQ(FormatAmount(3.6e6, BudgetUnit::Wh), "1 kWh");
   EXPECT_EQ(FormatAmount(0.0859, BudgetUnit::kgCO2e), "85.9 mgCO2e");
   EXPECT_EQ(FormatAmount(0, BudgetUnit::J), "0 J");
+  EXPECT_EQ(FormatAmount(1.2 * 3.6e9, BudgetUnit::MWh), "1.2 MWh");
+  EXPECT_EQ(FormatAmount(7.2e12, BudgetUnit::kWh), "2 GWh");
+  EXPECT_EQ(FormatAmount(850e3, BudgetUnit::tCO2e), "850 kgCO2e");
+  EXPECT_EQ(FormatAmount(3.4e9, BudgetUnit::gCO2e), "3.4 ktCO2e");
 }
 
 TEST(GateXmlEscape, MarkupControlCharactersAndInvalidUtf8) {

@@ -57,6 +57,11 @@ std::string Quantity(double v, const char* unit) {
   return buf;
 }
 
+std::string Emissions(double grams) {
+  if (std::isfinite(grams) && std::fabs(grams) >= 999.5e3) return Quantity(grams / 1e6, "tCO2e");
+  return Quantity(grams, "gCO2e");
+}
+
 std::string Percent(double part, double whole) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", whole > 0 ? 100.0 * part / whole : 0.0);

@@ -17,6 +17,9 @@ std::string Bytes(int64_t bytes);
 /// A physical quantity, three significant digits and an SI prefix: 0.0123 J -> "12.3 mJ"
 /// (not scaled when not finite: "inf J").
 std::string Quantity(double v, const char* unit);
+/// Grams of CO2e with three significant digits, in grams up to a tonne ("850 kgCO2e") and in
+/// metric tonnes from there ("1.2 tCO2e", "3.4 ktCO2e"), as large training runs are reported.
+std::string Emissions(double grams);
 /// `part` as a percentage of `whole`, one decimal: "45.7%"; "0.0%" when whole is not positive.
 std::string Percent(double part, double whole);
 /// A duration for people: seconds with an SI prefix under a minute, then minutes, hours, days.
