@@ -128,6 +128,10 @@ Result<Graph> Parse(std::string_view bytes, const std::string& source, const Loa
   // Opsets newer than the ONNX library's have only the IR's checks and inference.
   if (*opset > onnx_check::NewestSchemaOpset()) return graph;
   if (Status s = onnx_check::VerifyNodes(model.graph(), *opset); !s.ok()) return s;
+  // A model the IR cannot read gets the IR's error: ONNX's inference would add nothing to it,
+  // and its data propagation crashes on payloads the converter refuses (an int64 constant of
+  // 4 bytes).
+  if (!graph.ok()) return graph;
   onnx_convert::PropagatedData propagated;
   RunOnnxInference(&model, &propagated);
   return Convert(model, *batch, propagated, source);

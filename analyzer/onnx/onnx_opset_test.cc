@@ -101,6 +101,22 @@ TEST(OnnxFrontend, ExportersDefaultGraphNamesBecomeTheFileName) {
   EXPECT_EQ(g->name, "resnet_small");
 }
 
+// Found by fuzzing (scripts/fuzz.sh 600): a model the IR refuses never reaches ONNX's shape
+// inference, whose data propagation wrote through a null pointer for an int64 constant of 4 bytes.
+TEST(OnnxFrontend, AModelTheIrRefusesNeverReachesOnnxInference) {
+  onnx::ModelProto m = NewModel(14);
+  Input(&m, "x", {kSym, 4});
+  auto* index = Int64Constant(&m, "i", {}, {});
+  index->mutable_attribute(0)->mutable_t()->set_raw_data(std::string(4, '\1'));
+  AddNode(&m, "Shape", {"x"}, {"s"}, "shape");
+  AddNode(&m, "Gather", {"s", "i"}, {"g"}, "gather");
+  AddNode(&m, "Reshape", {"x", "missing"}, {"y"}, "reshape");
+  Output(&m, "y");
+  Result<Graph> g = Parse(m);
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().message().rfind("model.onnx: ", 0), 0u) << g.status().message();
+}
+
 TEST(OnnxFrontend, ModelLevelProblemsAreErrors) {
   onnx::ModelProto future = SmallCnn();
   future.mutable_opset_import(0)->set_version(22);
