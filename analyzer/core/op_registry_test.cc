@@ -10,16 +10,12 @@
 namespace joulecast {
 namespace {
 
-TEST(OpRegistry, OneCompleteRowPerOpInEnumOrder) {
-  ASSERT_EQ(AllOps().size(), static_cast<size_t>(kNumOps));
+// One row per op, in order, with both functions, is a static_assert in op_registry.cc; these
+// are what the compiler does not check.
+TEST(OpRegistry, RowsAreConsistent) {
   std::set<std::string_view> names;
-  for (int i = 0; i < kNumOps; ++i) {
-    const OpSpec& spec = AllOps()[i];
+  for (const OpSpec& spec : AllOps()) {
     SCOPED_TRACE(std::string(spec.name));
-    EXPECT_EQ(static_cast<int>(spec.op), i);
-    EXPECT_EQ(&Spec(spec.op), &spec);
-    EXPECT_NE(spec.shape, nullptr);
-    EXPECT_NE(spec.cost, nullptr);
     EXPECT_TRUE(names.insert(spec.name).second) << "name used twice";
     // A weight position is one the op reads, and an op that needs no input reads none.
     for (size_t k = spec.required_inputs + 2; k < 8; ++k) EXPECT_FALSE(spec.weight_at(k));

@@ -121,8 +121,8 @@ Result<Graph> Parse(std::string_view bytes, const std::string& source, const Loa
 
   // The IR's own inference first: it resolves every exported CNN by itself, and ONNX's schema
   // registry costs more than the whole analysis (docs/benchmarks.md). Where it fails or leaves
-  // a shape unknown, ONNX's schema check and shape inference run as before, and give the
-  // answer: their errors name what the model breaks, their shapes reach past unmodelled ops.
+  // a shape unknown, ONNX's schema check runs, and its error names what the model breaks; where
+  // it left a shape unknown, ONNX's shape inference then reaches past unmodelled ops.
   Result<Graph> graph = Convert(model, *batch, {}, source);
   if (graph.ok() && AllShapesKnown(*graph)) return graph;
   // Opsets newer than the ONNX library's have only the IR's checks and inference.

@@ -3,9 +3,10 @@
 // Reads models as exported by torch.onnx.export, opsets 7 to 21. The file is memory-mapped and
 // its protobuf walked so that initializers' shapes are read without copying, or even touching,
 // their weight payloads: a 553 MB VGG-16 costs a few megabytes of memory. Shapes come from the
-// IR's own inference, which also folds shape plumbing to constants; only where it fails or
-// leaves a shape unknown are the nodes checked against ONNX's operator schemas and ONNX's shape
-// inference (onnx::shape_inference) run, whose errors and shapes then count. protobuf and ONNX
+// IR's own inference, which also folds shape plumbing to constants. Only where it fails or
+// leaves a shape unknown are the nodes checked against ONNX's operator schemas (whose error
+// then counts), and only where it left a shape unknown does ONNX's shape inference
+// (onnx::shape_inference) run, whose shapes the IR then keeps. protobuf and ONNX
 // types stay inside this library. docs/onnx.md says how to export a model and which
 // initializers count as parameters.
 //
