@@ -5,12 +5,16 @@
 //
 //   build/bench/recorded_fit [DIR]   (default ../shared/data/gpu-h200 beside the repository)
 //
+// Timed optimizer steps (adam.jsonl) fix the optimizer's terms unless
+// JOULECAST_NO_OPTIMIZER_TIMINGS is set. JOULECAST_FIT_HALF=1 swaps the halves.
+//
 // Prints the fitted parameters, each held-out network's measured and predicted energy and
 // time per step, the mean and largest errors, the MACs-proportional baseline (one constant fitted
 // on the held-out networks themselves: its best case) and, for networks measured in both fp32
 // and bf16, the predicted against the measured bf16/fp32 energy ratio.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -39,12 +43,17 @@ int main(int argc, char** argv) {
   std::vector<NetworkSample> train, test;
   std::map<std::string, size_t> order;
   for (const NetworkSample& n : d->networks) order.emplace(n.name, order.size());
-  for (const NetworkSample& n : d->networks) (order[n.name] % 2 == 0 ? train : test).push_back(n);
+  // JOULECAST_FIT_HALF=1 fits the other half and predicts the first: two figures, not one.
+  const size_t fit_half = std::getenv("JOULECAST_FIT_HALF") ? std::atoi(std::getenv("JOULECAST_FIT_HALF")) % 2 : 0;
+  for (const NetworkSample& n : d->networks) (order[n.name] % 2 == fit_half ? train : test).push_back(n);
   TimeFitOptions o;
   o.async = true;
   o.idle_w = d->idle_w;
   o.limit_w = d->limit_w;
-  Result<TimeFitResult> fit = FitTimePower(d->layers, train, o);
+  // JOULECAST_NO_OPTIMIZER_TIMINGS=1: fit the optimizer from the networks, as before it was timed.
+  const bool timed = !std::getenv("JOULECAST_NO_OPTIMIZER_TIMINGS");
+  Result<TimeFitResult> fit =
+      FitTimePower(d->layers, train, o, timed ? d->optimizer : std::vector<OptimizerTimingSample>{});
   if (!fit.ok()) {
     std::fprintf(stderr, "recorded_fit: %s\n", fit.status().message().c_str());
     return 2;
@@ -53,9 +62,11 @@ int main(int argc, char** argv) {
               d->layers.size(), train.size(), test.size());
   for (const auto& [precision, m] : fit->time_models) {
     std::printf("%s: launch %.2f us, device scale conv %.3f linear %.3f memory %.3f, optimizer "
-                "%.3g launches/tensor, step overhead %.3f ms, dynamic power %.1f W; %zu families\n",
+                "%.3g launches/tensor or %.1f us/tensor + %.1f us/step at %.0f GB/s, step "
+                "overhead %.3f ms, dynamic power %.1f W; %zu families\n",
                 precision.c_str(), m.launch_s * 1e6, m.device_scale.conv, m.device_scale.linear,
-                m.device_scale.memory, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
+                m.device_scale.memory, m.optimizer_launches_per_tensor, m.optimizer_tensor_s * 1e6,
+                m.optimizer_step_s * 1e6, m.optimizer_bytes_per_s / 1e9, m.step_overhead_s * 1e3,
                 m.dynamic_w,
                 m.families.size());
     for (const auto& [name, f] : m.families) {

@@ -129,6 +129,13 @@ std::string Summary(const TimingOutcome& o, const std::string& output) {
                   m.device_scale.memory, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
                   m.dynamic_w);
     s += line;
+    if (m.optimizer_tensor_s > 0) {
+      std::snprintf(line, sizeof line,
+                    "  Adam, timed: %.3g ms a step + %.3g us a tensor on the host, %.3g GB/s\n",
+                    m.optimizer_step_s * 1e3, m.optimizer_tensor_s * 1e6,
+                    m.optimizer_bytes_per_s / 1e9);
+      s += line;
+    }
     std::snprintf(line, sizeof line, "  %-22s %7s  %-9s %12s %12s %12s\n", "family", "timings",
                   "cv_mape", "floor fwd", "GMAC/s fwd", "GB/s fwd");
     s += line;

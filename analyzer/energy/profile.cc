@@ -117,6 +117,9 @@ TimeModel ReadTimeModel(const json& j, const std::string& ptr) {
   m.optimizer_launches_per_tensor = Number(o, ptr + "/optimizer", "launches_per_tensor");
   m.optimizer_bytes_per_param = Number(o, ptr + "/optimizer", "bytes_per_param");
   m.optimizer_bytes_per_s = Number(o, ptr + "/optimizer", "bytes_per_s");
+  // Timed optimizer terms came after schema 3's first profiles: absent means not timed.
+  if (o.contains("step_s")) m.optimizer_step_s = Number(o, ptr + "/optimizer", "step_s");
+  if (o.contains("tensor_s")) m.optimizer_tensor_s = Number(o, ptr + "/optimizer", "tensor_s");
   if (j.contains("dynamic_w")) m.dynamic_w = Number(j, ptr, "dynamic_w");
   const json& families = Field(j, ptr, "families", json::value_t::object);
   for (auto it = families.begin(); it != families.end(); ++it) {
@@ -133,13 +136,18 @@ TimeModel ReadTimeModel(const json& j, const std::string& ptr) {
 ordered_json TimeModelJson(const TimeModel& m) {
   ordered_json families = ordered_json::object();
   for (const auto& [name, f] : m.families) families[name] = FamilyJson(f);
+  ordered_json optimizer = {{"launches_per_tensor", m.optimizer_launches_per_tensor},
+                            {"bytes_per_param", m.optimizer_bytes_per_param},
+                            {"bytes_per_s", m.optimizer_bytes_per_s}};
+  if (m.optimizer_step_s > 0 || m.optimizer_tensor_s > 0) {
+    optimizer["step_s"] = m.optimizer_step_s;
+    optimizer["tensor_s"] = m.optimizer_tensor_s;
+  }
   return {{"async", m.async}, {"launch_s", m.launch_s},
           {"device_scale", {{"conv", m.device_scale.conv}, {"linear", m.device_scale.linear},
                             {"memory", m.device_scale.memory}}},
           {"step_overhead_s", m.step_overhead_s},
-          {"optimizer", {{"launches_per_tensor", m.optimizer_launches_per_tensor},
-                         {"bytes_per_param", m.optimizer_bytes_per_param},
-                         {"bytes_per_s", m.optimizer_bytes_per_s}}},
+          {"optimizer", optimizer},
           {"dynamic_w", m.dynamic_w}, {"families", families}};
 }
 

@@ -145,6 +145,17 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   EXPECT_DOUBLE_EQ(back->power.limit_w, 700);
   EXPECT_DOUBLE_EQ(back->networks.time_cv_mape, 0.12);
   EXPECT_EQ(ProfileJson(*back), text);
+  // A profile from before the optimizer was timed has no step_s or tensor_s: not timed.
+  EXPECT_EQ(text.find("\"tensor_s\""), std::string::npos);
+  EXPECT_DOUBLE_EQ(b.optimizer_tensor_s, 0);
+  Profile timed = p;
+  timed.time_models["fp32"].optimizer_step_s = 2e-4;
+  timed.time_models["fp32"].optimizer_tensor_s = 1.5e-5;
+  Result<Profile> timed_back = ParseProfile(ProfileJson(timed), "timed.json");
+  ASSERT_TRUE(timed_back.ok()) << timed_back.status().message();
+  EXPECT_DOUBLE_EQ(timed_back->time_models.at("fp32").optimizer_step_s, 2e-4);
+  EXPECT_DOUBLE_EQ(timed_back->time_models.at("fp32").optimizer_tensor_s, 1.5e-5);
+  EXPECT_DOUBLE_EQ(timed_back->time_models.at("bf16").optimizer_tensor_s, 0);
 
   ExpectErrors(
       text,

@@ -139,7 +139,8 @@ LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int e
 
 double OptimizerTime(const TimeModel& model, int64_t params, int64_t tensors) {
   const double host =
-      model.optimizer_launches_per_tensor * static_cast<double>(tensors) * model.launch_s;
+      model.optimizer_launches_per_tensor * static_cast<double>(tensors) * model.launch_s +
+      (model.optimizer_step_s + model.optimizer_tensor_s * static_cast<double>(tensors));
   const double memory = model.optimizer_bytes_per_s > 0
                             ? model.optimizer_bytes_per_param * static_cast<double>(params) /
                                   model.optimizer_bytes_per_s

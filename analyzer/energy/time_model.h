@@ -62,7 +62,13 @@ struct TimeModel {
     }
   } device_scale;
   double step_overhead_s = 0;  ///< Per step: loss, zeroing gradients, the loop.
-  double optimizer_launches_per_tensor = 0;  ///< Adam's or SGD's launches per parameter tensor.
+  /// Launches per parameter tensor and step, fitted on networks: the optimizer's when it was
+  /// not timed; otherwise those beyond it (autocast casts every weight, every step).
+  double optimizer_launches_per_tensor = 0;
+  /// A timed optimizer step's host time apart from its tensors (0: not timed; then it is part
+  /// of step_overhead_s).
+  double optimizer_step_s = 0;
+  double optimizer_tensor_s = 0;  ///< A timed optimizer step's host time per tensor (0: not timed).
   double optimizer_bytes_per_param = 0;      ///< Memory traffic of the update per parameter.
   double optimizer_bytes_per_s = 0;          ///< Bandwidth of the update.
   /// Power added while the device is busy at this precision (tensor cores at bf16 draw other
@@ -123,7 +129,9 @@ std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer
 /// The layer inside a network.
 LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int element_bytes);
 
-/// The optimizer's time per step for `params` values in `tensors` tensors.
+/// The optimizer's time per step for `params` values in `tensors` tensors: its host part
+/// (optimizer_step_s, and per tensor optimizer_tensor_s plus its launches) and its memory
+/// traffic, the longer of the two on a GPU, their sum on a CPU.
 double OptimizerTime(const TimeModel& model, int64_t params, int64_t tensors);
 
 }  // namespace joulecast

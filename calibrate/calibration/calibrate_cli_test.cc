@@ -200,7 +200,8 @@ TEST_F(CalibrateCli, CtrlCKeepsTheMeasurementsAndTheOldProfileAndTheSameCommandR
   const int kept = TimingRows(db);
   EXPECT_GE(kept, 2);
   EXPECT_EQ(saved, kept) << o.err;
-  EXPECT_EQ(total, 15 * 4 + 3) << o.err;  // 4 timings of each of 15 designs, 3 networks
+  // 4 timings of each of 15 designs, 6 optimizer steps (--quick), 3 networks
+  EXPECT_EQ(total, 15 * 4 + 6 + 3) << o.err;
 
   // The same command resumes: it measures only the rest and writes the profile.
   o = Calibrate(std::string(kSmall) + " -o '" + profile.string() + "'");
@@ -227,7 +228,7 @@ TEST_F(CalibrateCli, FitOnlyRefitsTheDatabaseOfASmallRunIntoASchema3Profile) {
   const nlohmann::json measured = nlohmann::json::parse(ReadFile(profile));
   EXPECT_EQ(measured.at("schema"), "joulecast.profile/3");
   const int rows = TimingRows(db);
-  EXPECT_EQ(rows, 15 * 4 + 3);
+  EXPECT_EQ(rows, 15 * 4 + 6 + 3);
 
   const fs::path refit = dir_ / "p2.json";
   o = Calibrate("--fit-only --db '" + db.string() + "' -o '" + refit.string() + "'");

@@ -67,7 +67,17 @@ LayerDesignLimits CpuLimits() {
   l.max_elements = 2e6;
   l.network_sizes = {28, 32};
   l.max_network_positions = 32.0 * 32 * 32;
+  l.max_optimizer_params = 10'000'000;
   return l;
+}
+
+std::pair<int64_t, int64_t> OptimizerConfig(int64_t index, const LayerDesignLimits& limits) {
+  // (fraction of the log range of values, tensors)
+  static constexpr std::pair<double, int64_t> kPoints[kOptimizerConfigs] = {
+      {0.0, 1}, {0.0, 128}, {1.0, 1}, {0.5, 256}, {0.33, 16}, {1.0, 64}, {0.67, 4}, {0.83, 32}};
+  const auto& [fraction, tensors] = kPoints[static_cast<size_t>(index) % kOptimizerConfigs];
+  const double lo = 1e4, hi = static_cast<double>(std::max<int64_t>(limits.max_optimizer_params, 10'000));
+  return {static_cast<int64_t>(std::llround(lo * std::pow(hi / lo, fraction))), tensors};
 }
 
 const std::vector<std::string>& LayerDesigns() {

@@ -1,6 +1,7 @@
 // What calibration times: single layers at the sizes real networks use, one design per family
 // (a model class the profile fits), each a scrambled Halton sequence over its configuration
-// space, and random whole networks (random_network.h) for the network context and power.
+// space, optimizer steps over a range of sizes, and random whole networks (random_network.h)
+// for the network context and power.
 //
 // Each layer is written as a one-layer JSON architecture (docs/json-architecture.md) with its
 // batch and whether its input needs a gradient ("first" designs read the data, as a network's
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analyzer/core/status.h"
@@ -27,6 +29,7 @@ struct LayerDesignLimits {
   /// Whole networks: input sizes drawn from these; batch x size x size capped.
   std::vector<int64_t> network_sizes = {28, 32, 64, 96, 128, 224};
   double max_network_positions = 64.0 * 224 * 224;
+  int64_t max_optimizer_params = 300'000'000;  ///< Optimizer steps: 1e4 values up to this.
 };
 
 /// A GPU's limits (sizes people train at) and a small CPU's (steps of at most a fraction of a
@@ -71,5 +74,11 @@ struct NetworkConfig {
 /// Point `index` of the network design: random CNNs (random_network.h) at the limits' input
 /// sizes, and every fourth an MLP, from light to heavy load.
 NetworkConfig MakeNetworkConfig(int64_t index, uint64_t seed, const LayerDesignLimits& limits);
+
+/// Point `index` (0-7) of the optimizer design: {values, tensors} of one timed Adam step,
+/// values log-spaced from 1e4 to limits.max_optimizer_params and 1 to 256 tensors, ordered so
+/// that the first six already span both.
+std::pair<int64_t, int64_t> OptimizerConfig(int64_t index, const LayerDesignLimits& limits);
+constexpr int kOptimizerConfigs = 8;
 
 }  // namespace joulecast

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -197,6 +199,26 @@ TEST(LayerDesign, NetworksLoadAtTheirBatchAndEveryFourthIsAnMlp) {
       }
     }
     EXPECT_EQ(names.size(), 21u) << limits_name;
+  }
+}
+
+TEST(LayerDesign, OptimizerStepsSpanValuesAndTensorsWithinTheFirstSix) {
+  for (const LayerDesignLimits& limits : {GpuLimits(), CpuLimits()}) {
+    int64_t lo = INT64_MAX, hi = 0, fewest = INT64_MAX, most = 0;
+    for (int i = 0; i < kOptimizerConfigs; ++i) {
+      const auto [params, tensors] = OptimizerConfig(i, limits);
+      EXPECT_GE(params, tensors);
+      EXPECT_LE(params, limits.max_optimizer_params);
+      if (i >= 6) continue;
+      lo = std::min(lo, params);
+      hi = std::max(hi, params);
+      fewest = std::min(fewest, tensors);
+      most = std::max(most, tensors);
+    }
+    EXPECT_EQ(lo, 10'000);
+    EXPECT_EQ(hi, limits.max_optimizer_params);
+    EXPECT_EQ(fewest, 1);
+    EXPECT_GE(most, 128);
   }
 }
 

@@ -86,6 +86,18 @@ Result<RecordedData> LoadRecordedData(const std::string& dir) {
     return Status();
   });
   if (!s.ok()) return s;
+  if (std::ifstream(dir + "/adam.jsonl")) {
+    s = EachLine(dir + "/adam.jsonl", [&](const json& j, const std::string&) -> Status {
+      OptimizerTimingSample o;
+      o.precision = j.value("precision", "fp32");
+      o.params = j.at("params").get<int64_t>();
+      o.tensors = j.at("tensors").get<int64_t>();
+      o.step_s = j.at("step_ms").get<double>() * 1e-3;
+      d.optimizer.push_back(o);
+      return Status();
+    });
+    if (!s.ok()) return s;
+  }
   return d;
 }
 

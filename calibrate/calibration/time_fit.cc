@@ -105,7 +105,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     if (layout.macs && (!in(f.macs_per_s_fwd, 1e8, 1e16) || !in(f.macs_per_s_bwd, 1e8, 1e16))) {
       return INFINITY;
     }
-    if (layout.gemm && (!in(f.m0, 1e-3, 1e6) || !in(f.n0, 1e-3, 1e6) || !in(f.k0, 1e-3, 1e6))) {
+    if (layout.gemm && (!in(f.m0, 1e-3, 1e8) || !in(f.n0, 1e-3, 1e6) || !in(f.k0, 1e-3, 1e6))) {
       return INFINITY;
     }
 
@@ -178,9 +178,54 @@ FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool 
   return f;
 }
 
+void FitOptimizer(const std::vector<const OptimizerTimingSample*>& samples, TimeModel& model) {
+  auto decode = [&](const std::vector<double>& x) {
+    TimeModel m = model;
+    m.optimizer_step_s = std::exp(x[0]);
+    m.optimizer_tensor_s = std::exp(x[1]);
+    m.optimizer_bytes_per_s = std::exp(x[2]);
+    return m;
+  };
+  auto loss = [&](const std::vector<double>& x) -> double {
+    for (double v : x) {
+      if (!std::isfinite(v)) return INFINITY;
+    }
+    const TimeModel m = decode(x);
+    // Physical bounds: a step's host cost up to 1 s, a tensor's up to 10 ms, a bandwidth
+    // between 0.1 GB/s and 100 TB/s.
+    if (m.optimizer_step_s < 1e-8 || m.optimizer_step_s > 1 || m.optimizer_tensor_s < 1e-9 ||
+        m.optimizer_tensor_s > 1e-2 || m.optimizer_bytes_per_s < 1e8 ||
+        m.optimizer_bytes_per_s > 1e14) {
+      return INFINITY;
+    }
+    double l = 0;
+    for (const OptimizerTimingSample* s : samples) {
+      const double e = std::log(OptimizerTime(m, s->params, s->tensors) / s->step_s);
+      l += e * e;
+    }
+    return l / static_cast<double>(samples.size());
+  };
+  // Starts from the fastest step (the host floor), the most tensors' and the most parameters'.
+  double floor_s = INFINITY, per_tensor = 0, bandwidth = 0;
+  for (const OptimizerTimingSample* s : samples) {
+    floor_s = std::min(floor_s, s->step_s);
+    per_tensor = std::max(per_tensor, s->step_s / static_cast<double>(std::max<int64_t>(s->tensors, 1)));
+    bandwidth = std::max(bandwidth, model.optimizer_bytes_per_param * static_cast<double>(s->params) / s->step_s);
+  }
+  std::vector<double> x = {std::log(std::clamp(floor_s * 0.5, 1e-7, 0.5)),
+                           std::log(std::clamp(per_tensor * 0.5, 1e-8, 5e-3)),
+                           std::log(std::clamp(bandwidth * 1.5, 2e8, 5e13))};
+  NelderMeadOptions o;
+  o.max_evaluations = 3000;
+  x = NelderMead(loss, x, o);
+  o.step = 0.2;
+  x = NelderMead(loss, x, o);
+  model = decode(x);
+}
+
 namespace {
 
-// A network reduced to what stage 2 varies: per layer its launches and device times alone.
+// A network reduced to what stage 3 varies: per layer its launches and device times alone.
 struct NetworkTerms {
   std::vector<double> launch_fwd, launch_bwd, dev_fwd, dev_bwd;
   std::vector<Kind> kind;
@@ -232,7 +277,7 @@ struct Fitted {
   PowerModel power;
 };
 
-// Stages 2 and 3 on the networks `use` (indices).
+// Stages 3 and 4 on the networks `use` (indices).
 Fitted FitContext(const std::map<std::string, TimeModel>& families,
                   const std::vector<NetworkSample>& networks,
                   const std::map<std::string, std::vector<NetworkTerms>>& terms,
@@ -263,7 +308,8 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
       const double nominal = base.launch_s > 0 ? base.launch_s : 1e-5;
       const double launch_lo = base.launch_s > 0 ? 0.5 * nominal : 1e-7;
       const double launch_hi = base.launch_s > 0 ? 2 * nominal : 1e-3;
-      // x: log launch_s, log per-tensor optimizer time, log step overhead, log device scales of
+      // x: log launch_s, log host time per parameter tensor (the optimizer's, or beyond a timed
+      // optimizer's: autocast's casts), log step overhead, log device scales of
       // convolutions, matrix products and the rest (x[4] and x[5] unused on a GPU).
       // The launch is measured: the forward floor of the one-kernel families (a launch and its
       // dispatch); inside a network it may differ by up to 2x either way, as may device times.
@@ -304,7 +350,8 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
       double best_loss = INFINITY;
       for (double k : {0.8, 1.25}) {
         const double launch = nominal * k;
-        std::vector<double> x = {std::log(launch), std::log(4 * launch), std::log(1e-4), 0, 0, 0};
+        const double per_tensor = m.optimizer_tensor_s > 0 ? launch / 2 : 4 * launch;
+        std::vector<double> x = {std::log(launch), std::log(per_tensor), std::log(1e-4), 0, 0, 0};
         NelderMeadOptions o;
         o.max_evaluations = 3000;
         x = NelderMead(loss, x, o);
@@ -380,7 +427,8 @@ Estimate PredictNetwork(const TimeModel& model, const PowerModel& power, const M
 
 Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
                                    const std::vector<NetworkSample>& networks,
-                                   const TimeFitOptions& options) {
+                                   const TimeFitOptions& options,
+                                   const std::vector<OptimizerTimingSample>& optimizer) {
   if (layers.empty()) return Status::Error("no layer timings to fit");
   if (networks.size() < 3) {
     return Status::Error("at least 3 whole-network measurements are needed to fit power, have " +
@@ -421,6 +469,17 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
       if (m.launch_s == 0) m.launch_s = fp32->second.launch_s;
     }
   }
+  // Stage 2: the optimizer, where it was timed (Adam keeps fp32 state under autocast, so a
+  // precision without timings of its own uses fp32's).
+  for (auto& [precision, m] : families) {
+    std::vector<const OptimizerTimingSample*> mine, fp32;
+    for (const OptimizerTimingSample& s : optimizer) {
+      if (!(s.step_s > 0) || s.params <= 0 || s.tensors <= 0) continue;
+      if (s.precision == precision) mine.push_back(&s);
+      if (s.precision == "fp32") fp32.push_back(&s);
+    }
+    if (!mine.empty() || !fp32.empty()) FitOptimizer(mine.empty() ? fp32 : mine, m);
+  }
   std::map<std::string, std::vector<NetworkTerms>> terms;
   // Indexed like `networks`; only the networks of the model's own precision are ever read.
   for (const auto& [precision, m] : families) {
@@ -443,7 +502,7 @@ Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
   TimeFitResult r;
   r.time_models = fitted.models;
   r.power = fitted.power;
-  // Cross-validation over networks: stages 2 and 3 without each fold.
+  // Cross-validation over networks: stages 3 and 4 without each fold.
   std::vector<size_t> order = all;
   std::mt19937_64 rng(options.seed);
   std::shuffle(order.begin(), order.end(), rng);

@@ -3,13 +3,16 @@
 //   1. Families, from layer timings (one layer alone, forward and backward): per model class
 //      and precision, the dispatch floors, MAC rates, bandwidth and half-efficiency sizes, by
 //      Nelder-Mead on squared log errors (relative errors, both passes), from a few starts.
-//   2. The network context, from whole training steps: per precision, the host time per
-//      launch, the device scale, the optimizer's time per parameter tensor and the per-step
-//      overhead, again on squared log errors of the step time, with the families fixed.
-//   3. Power, from the same steps' energy over their measured time: one active power and a dynamic
+//   2. The optimizer, from timed optimizer steps where there are some: a host cost per step and
+//      per parameter tensor, and the bandwidth of its memory traffic.
+//   3. The network context, from whole training steps: per precision, the host time per
+//      launch, the device scale, the per-step overhead and (when the optimizer was not timed)
+//      its time per parameter tensor, again on squared log errors of the step time, with the
+//      families fixed.
+//   4. Power, from the same steps' energy over their measured time: one active power and a dynamic
 //      power per precision by non-negative least squares on relative errors, given each step's
 //      predicted device share.
-// The whole-network error is cross-validated: stages 2 and 3 are refitted without each fold of
+// The whole-network error is cross-validated: stages 3 and 4 are refitted without each fold of
 // networks and predict it. Nothing here needs libtorch; tests fit recorded measurements.
 #pragma once
 
@@ -42,6 +45,14 @@ struct NetworkSample {
   double energy_j = 0;  ///< Per step, from the meter (idle power included).
 };
 
+/// One optimizer step (Adam) timed alone over `params` values in `tensors` tensors.
+struct OptimizerTimingSample {
+  std::string precision = "fp32";  ///< The training's precision (Adam's state stays fp32).
+  int64_t params = 0;
+  int64_t tensors = 0;
+  double step_s = 0;  ///< One optimizer.step().
+};
+
 struct TimeFitOptions {
   bool async = false;      ///< A GPU (the host runs ahead of the device).
   int folds = 5;           ///< Cross-validation folds over networks (fewer if fewer networks).
@@ -63,11 +74,18 @@ struct TimeFitResult {
 /// REQUIRES: samples not empty.
 FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool async);
 
-/// Fits everything. Errors: no layer samples; a precision with networks but no layer samples;
-/// fewer than 3 networks (power and the network context need them).
+/// Fits the optimizer's host and memory terms (TimeModel::optimizer_step_s, _tensor_s,
+/// _bytes_per_s) of `model` on timed steps. REQUIRES: samples not empty.
+void FitOptimizer(const std::vector<const OptimizerTimingSample*>& samples, TimeModel& model);
+
+/// Fits everything. Optimizer timings, where a precision has them (else fp32's), fix the
+/// optimizer's terms; without them stage 3 fits a cost per tensor from the networks. Errors:
+/// no layer samples; a precision with networks but no layer samples; fewer than 3 networks
+/// (power and the network context need them).
 Result<TimeFitResult> FitTimePower(const std::vector<LayerTimingSample>& layers,
                                    const std::vector<NetworkSample>& networks,
-                                   const TimeFitOptions& options);
+                                   const TimeFitOptions& options,
+                                   const std::vector<OptimizerTimingSample>& optimizer = {});
 
 /// Step time and energy of `cost` under a fitted model at `precision` (PredictStep() on a
 /// profile of just that model and power).

@@ -65,6 +65,32 @@ TEST(TimeFitTest, RecoversAKnownRoofline) {
   EXPECT_EQ(f.samples, 18);
 }
 
+TEST(TimeFitTest, RecoversKnownOptimizerTermsOnAGpuAndACpu) {
+  for (bool async : {true, false}) {
+    TimeModel truth;
+    truth.async = async;
+    truth.optimizer_bytes_per_param = 28;
+    truth.optimizer_step_s = 2e-4;
+    truth.optimizer_tensor_s = 1.5e-5;
+    truth.optimizer_bytes_per_s = 1.4e12;
+    std::vector<OptimizerTimingSample> samples;
+    for (int64_t params : {10'000, 1'000'000, 30'000'000, 300'000'000}) {
+      for (int64_t tensors : {1, 16, 128}) {
+        samples.push_back({"fp32", params, tensors, OptimizerTime(truth, params, tensors)});
+      }
+    }
+    std::vector<const OptimizerTimingSample*> ptrs;
+    for (const auto& s : samples) ptrs.push_back(&s);
+    TimeModel m;
+    m.async = async;
+    m.optimizer_bytes_per_param = 28;
+    FitOptimizer(ptrs, m);
+    EXPECT_NEAR(m.optimizer_step_s / truth.optimizer_step_s, 1, 0.02) << async;
+    EXPECT_NEAR(m.optimizer_tensor_s / truth.optimizer_tensor_s, 1, 0.02) << async;
+    EXPECT_NEAR(m.optimizer_bytes_per_s / truth.optimizer_bytes_per_s, 1, 0.02) << async;
+  }
+}
+
 struct HeldOut {
   double energy_mape = 0, energy_max = 0, time_mape = 0, macs_mape = 0;
   int n = 0;
@@ -83,8 +109,14 @@ HeldOut FitHalfPredictHalf(const RecordedData& d, const std::string& precision) 
   o.async = true;
   o.idle_w = d.idle_w;
   o.limit_w = d.limit_w;
-  Result<TimeFitResult> fit = FitTimePower(d.layers, train, o);
+  Result<TimeFitResult> fit = FitTimePower(d.layers, train, o, d.optimizer);
   EXPECT_TRUE(fit.ok()) << fit.status().message();
+  // The recorded Adam steps fix the optimizer: about 0.2 ms a step and 15 us a tensor.
+  if (fit.ok()) {
+    const TimeModel& m = fit->time_models.at(precision);
+    EXPECT_NEAR(m.optimizer_step_s, 2e-4, 1e-4);
+    EXPECT_NEAR(m.optimizer_tensor_s, 1.5e-5, 0.5e-5);
+  }
   HeldOut h;
   if (!fit.ok()) return h;
   // MACs-proportional: one constant fitted on the held-out networks themselves (its best case).
@@ -126,6 +158,7 @@ TEST(TimeFitTest, PredictsHeldOutH200NetworksFromLayerTimings) {
   ASSERT_TRUE(d.ok()) << d.status().message();
   ASSERT_EQ(d->layers.size(), 657u);
   ASSERT_EQ(d->networks.size(), 48u);
+  ASSERT_EQ(d->optimizer.size(), 24u);
   const HeldOut h = FitHalfPredictHalf(*d, "fp32");
   EXPECT_EQ(h.n, 18);
   // bench/recorded_fit prints the figures docs/validation.md gives; these bounds leave room.

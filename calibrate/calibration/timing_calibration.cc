@@ -126,6 +126,11 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
         if (i < count(d)) plan.push_back({d, i, precision});
       }
     }
+    // Adam's state stays fp32 under autocast: its steps are timed once, at the first precision.
+    if (precision == (with_fp32 ? std::string("fp32") : o.precisions.front())) {
+      const int steps = o.quick ? 6 : kOptimizerConfigs;
+      for (int i = 0; i < steps; ++i) plan.push_back({"optimizer", i, precision});
+    }
     for (int i = 0; i < networks; ++i) plan.push_back({"network", i, precision});
   }
   auto is_stored = [&](const Planned& p) {
@@ -151,7 +156,8 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
       {"device", o.device},
       {"hardware", DescribeHardware(o.hardware, CudaIndex(o.device))},
       {"meter", {{"kind", meter.kind()}, {"real", meter.real()}, {"description", meter.description()}}},
-      {"idle_w", idle_w}};
+      {"idle_w", idle_w},
+      {"limit_w", meter.power_limit_w()}};
   facts["hardware"]["threads"] = std::to_string(o.threads);
   if (!o.libtorch_version.empty()) facts["hardware"]["libtorch"] = o.libtorch_version;
   if (Status s = (*store)->SetMeta("profile", facts.dump()); !s.ok()) return s;
@@ -170,7 +176,22 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
     row.index = p.index;
     row.precision = p.precision;
     std::string what;
-    if (p.design != "network") {
+    if (p.design == "optimizer") {
+      const auto [params, tensors] = OptimizerConfig(p.index, limits);
+      LayerTimingOptions t;
+      t.device = o.device;
+      t.threads = o.threads;
+      t.seed = o.seed;
+      t.min_window_s = gpu ? 0.02 : 0.05;
+      t.min_calls = gpu ? 10 : 3;
+      t.warmup_calls = gpu ? 3 : 1;
+      Result<double> step_s = TimeOptimizerStep(params, tensors, t);
+      if (!step_s.ok()) return Status::Error("optimizer " + std::to_string(p.index) + ": " + step_s.status().message());
+      row.json = nlohmann::json{{"params", params}, {"tensors", tensors}}.dump();
+      row.a = *step_s;
+      what = "optimizer " + std::to_string(p.index) + ": Adam over " + std::to_string(params) +
+             " values in " + std::to_string(tensors) + " tensors: " + Ms(row.a);
+    } else if (p.design != "network") {
       Result<LayerConfig> c = MakeLayerConfig(p.design, p.index, o.seed, limits);
       if (!c.ok()) return c.status();
       Result<Graph> g = Load(c->json, c->batch);
@@ -260,8 +281,19 @@ Result<TimingOutcome> FitStored(const TimingCalibrationOptions& o, const std::ve
   // Fit on everything stored for the planned precisions.
   std::vector<LayerTimingSample> layers;
   std::vector<NetworkSample> nets;
+  std::vector<OptimizerTimingSample> optimizer;
   for (const TimingRow& r : rows) {
     if (std::find(precisions.begin(), precisions.end(), r.precision) == precisions.end()) continue;
+    if (r.design == "optimizer") {
+      const nlohmann::json j = nlohmann::json::parse(r.json, nullptr, false);
+      if (!j.is_object() || !j.contains("params") || !j.contains("tensors") ||
+          !j["params"].is_number_integer() || !j["tensors"].is_number_integer()) {
+        return Status::Error("optimizer timing " + std::to_string(r.index) + ": stored as '" + r.json +
+                             "', not {\"params\": N, \"tensors\": T}");
+      }
+      optimizer.push_back({r.precision, j["params"].get<int64_t>(), j["tensors"].get<int64_t>(), r.a});
+      continue;
+    }
     Result<Graph> g = Load(r.json, r.batch);
     if (!g.ok()) return g.status();
     CostOptions co;
@@ -294,8 +326,9 @@ Result<TimingOutcome> FitStored(const TimingCalibrationOptions& o, const std::ve
   TimeFitOptions fo;
   fo.async = gpu;
   fo.idle_w = facts.value("idle_w", 0.0);
+  fo.limit_w = facts.value("limit_w", 0.0);
   fo.seed = o.seed;
-  Result<TimeFitResult> fit = FitTimePower(layers, nets, fo);
+  Result<TimeFitResult> fit = FitTimePower(layers, nets, fo, optimizer);
   if (!fit.ok()) return fit.status();
   Profile& p = out.profile;
   p.version = 3;

@@ -33,9 +33,10 @@ using joulecast::testing::TempDir;
 constexpr const char* kCpuModel = "Joulecast Test CPU 9000 @ 1.00GHz";
 
 // What the tiny calibration (Tiny() below) plans: at least 4 timings of each design (with one
-// per design, max(4, round(1 x weight)) = 4 each), and 3 networks: 63 measurements.
+// per design, max(4, round(1 x weight)) = 4 each), the quick run's 6 optimizer steps and 3
+// networks: 69 measurements.
 int Planned() {
-  int planned = 3;
+  int planned = 3 + 6;
   for (const std::string& design : LayerDesigns()) {
     planned += std::max(4, static_cast<int>(std::lround(1 * DesignWeight(design))));
   }
@@ -139,6 +140,11 @@ TEST_F(TimingCalibrationTest, MeasuresFitsAProfileAndResumesWithoutMeasuring) {
             std::to_string(1048576LL * 1024));
   EXPECT_EQ(p.hardware.count("gpu"), 0u);
   EXPECT_EQ(p.networks.samples, 3);
+  // Adam was timed, so its host terms come from those steps, not from the networks.
+  const TimeModel& fp32 = p.time_models.at("fp32");
+  EXPECT_GT(fp32.optimizer_tensor_s, 0);
+  EXPECT_GT(fp32.optimizer_step_s, 0);
+  EXPECT_GT(fp32.optimizer_bytes_per_s, 0);
 
   // The profile survives its own JSON.
   Result<Profile> parsed = ParseProfile(ProfileJson(p), "tiny.json");
@@ -210,6 +216,7 @@ TEST_F(TimingCalibrationTest, MeasuresFitsAProfileAndResumesWithoutMeasuring) {
   // The same measurements fit to the same power model.
   EXPECT_DOUBLE_EQ(fitted->profile.power.active_w, p.power.active_w);
   EXPECT_DOUBLE_EQ(fitted->profile.power.dynamic_w, p.power.dynamic_w);
+  EXPECT_DOUBLE_EQ(fitted->profile.time_models.at("fp32").optimizer_tensor_s, fp32.optimizer_tensor_s);
   EXPECT_EQ(Rows(options.db_path), kPlanned);
 }
 

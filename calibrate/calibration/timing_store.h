@@ -18,8 +18,9 @@ class Database;
 
 namespace joulecast {
 
-/// One stored measurement: a layer timing (design, forward_s, backward_s) or a network window
-/// (design "network", time_s in `a`, energy_j in `b`, per step).
+/// One stored measurement: a layer timing (design, forward_s, backward_s), an optimizer step
+/// (design "optimizer", json {"params": N, "tensors": T}, seconds per step in `a`) or a network
+/// window (design "network", time_s in `a`, energy_j in `b`, per step).
 struct TimingRow {
   std::string design;
   int64_t index = 0;

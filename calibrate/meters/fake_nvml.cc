@@ -81,4 +81,10 @@ int nvmlDeviceGetPowerUsage(void*, unsigned* power_mw) {
   return kSuccess;
 }
 
+int nvmlDeviceGetEnforcedPowerLimit(void*, unsigned* limit_mw) {
+  if (g_state.limit_mw == 0) return kNotSupported;
+  *limit_mw = g_state.limit_mw;
+  return kSuccess;
+}
+
 }  // extern "C"

@@ -15,6 +15,7 @@ struct FakeNvml {
   std::atomic<unsigned long long> energy_mj{0};  ///< The total-energy counter.
   std::atomic<unsigned> power_mw{0};             ///< What nvmlDeviceGetPowerUsage reports.
   std::atomic<int> power_result{0};              ///< nvmlDeviceGetPowerUsage's return code.
+  std::atomic<unsigned> limit_mw{0};  ///< The enforced power limit (0: NVML_ERROR_NOT_SUPPORTED).
   std::atomic<int> inits{0};                     ///< Calls to nvmlInit_v2.
   std::atomic<int> shutdowns{0};                 ///< Calls to nvmlShutdown.
   std::atomic<int> power_reads{0};               ///< Calls to nvmlDeviceGetPowerUsage.
@@ -27,6 +28,7 @@ struct FakeNvml {
     energy_mj = 0;
     power_mw = 0;
     power_result = 0;
+    limit_mw = 0;
     inits = 0;
     shutdowns = 0;
     power_reads = 0;

@@ -34,6 +34,8 @@ class EnergyMeter {
   /// Joules consumed since the meter was opened, monotonic (counter wraparound handled; call at
   /// least once per wrap period, which is minutes to hours).
   virtual Result<double> EnergyJ() = 0;
+  /// The device's enforced power limit in watts, 0 when this meter cannot tell.
+  virtual double power_limit_w() const { return 0; }
 };
 
 struct MeterOptions {

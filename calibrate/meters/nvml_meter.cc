@@ -28,6 +28,7 @@ using GetHandleFn = nvmlReturn_t (*)(unsigned index, nvmlDevice_t* device);
 using GetNameFn = nvmlReturn_t (*)(nvmlDevice_t device, char* name, unsigned length);
 using GetEnergyFn = nvmlReturn_t (*)(nvmlDevice_t device, unsigned long long* energy_mj);
 using GetPowerFn = nvmlReturn_t (*)(nvmlDevice_t device, unsigned* power_mw);
+using GetLimitFn = nvmlReturn_t (*)(nvmlDevice_t device, unsigned* limit_mw);
 
 using Clock = std::chrono::steady_clock;
 
@@ -55,6 +56,8 @@ struct NvmlMeter::State {
   GetNameFn get_name = nullptr;      // optional
   GetEnergyFn get_energy = nullptr;  // optional: absent from drivers before Volta's
   GetPowerFn get_power = nullptr;
+  GetLimitFn get_limit = nullptr;  // optional
+  double limit_w = 0;
 
   nvmlDevice_t device = nullptr;
   int index = 0;
@@ -169,6 +172,7 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::Open(const MeterOptions& options) 
   s->Symbol("nvmlDeviceGetCount_v2", &s->get_count);
   s->Symbol("nvmlDeviceGetName", &s->get_name);
   s->Symbol("nvmlDeviceGetTotalEnergyConsumption", &s->get_energy);
+  s->Symbol("nvmlDeviceGetEnforcedPowerLimit", &s->get_limit);
 
   nvmlReturn_t ret = s->init();
   if (ret != kNvmlSuccess) {
@@ -194,6 +198,10 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::Open(const MeterOptions& options) 
     if (s->get_name(s->device, name, sizeof name) == kNvmlSuccess) s->name = name;
   }
 
+  if (unsigned limit_mw = 0; s->get_limit != nullptr &&
+                             s->get_limit(s->device, &limit_mw) == kNvmlSuccess) {
+    s->limit_w = limit_mw * 1e-3;
+  }
   if (s->synchronize) s->synchronize();
   std::string no_counter = "nvmlDeviceGetTotalEnergyConsumption missing";
   if (s->get_energy != nullptr) {
@@ -219,6 +227,8 @@ Result<std::unique_ptr<NvmlMeter>> NvmlMeter::Open(const MeterOptions& options) 
 }
 
 bool NvmlMeter::has_energy_counter() const { return state_->counter; }
+
+double NvmlMeter::power_limit_w() const { return state_->limit_w; }
 
 std::string NvmlMeter::description() const {
   if (state_->counter) return "NVML " + state_->Gpu() + ": total-energy counter";

@@ -55,6 +55,9 @@ class NvmlMeter final : public EnergyMeter {
   /// Joules the GPU board used since Open. Errors: NVML failed a reading (e.g. GPU lost).
   Result<double> EnergyJ() override;
 
+  /// nvmlDeviceGetEnforcedPowerLimit, read at Open; 0 when the driver does not report it.
+  double power_limit_w() const override;
+
   /// True when the GPU has the total-energy counter; false when power is sampled.
   bool has_energy_counter() const;
 

@@ -136,6 +136,17 @@ TEST_F(FakeNvmlTest, ReadsTheTotalEnergyCounter) {
   EXPECT_EQ(fake_->shutdowns, 1);
 }
 
+TEST_F(FakeNvmlTest, ReportsTheEnforcedPowerLimitOrZero) {
+  auto unknown = NvmlMeter::Open(options);
+  ASSERT_TRUE(unknown.ok()) << unknown.status().message();
+  EXPECT_EQ(unknown.value()->power_limit_w(), 0) << "not supported: unknown";
+  unknown.value().reset();
+  fake_->limit_mw = 700000;
+  auto meter = NvmlMeter::Open(options);
+  ASSERT_TRUE(meter.ok()) << meter.status().message();
+  EXPECT_DOUBLE_EQ(meter.value()->power_limit_w(), 700);
+}
+
 TEST_F(FakeNvmlTest, SynchronisesBeforeEachReading) {
   fake_->energy_mj = 1000;
   int syncs = 0;

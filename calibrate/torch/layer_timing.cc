@@ -1,7 +1,8 @@
-// Per-layer timing. Includes only ATen, as measure.cc does.
+// Per-layer and optimizer-step timing. Includes ATen and the optimizers, as measure.cc does.
 #include "calibrate/torch/layer_timing.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <chrono>
 #include <cmath>
@@ -9,7 +10,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <torch/optim/optimizer.h>
+
+#include "calibrate/torch/measure.h"
 #include "calibrate/torch/torch_network.h"
 #include "calibrate/torch/training_internal.h"
 
@@ -104,6 +109,43 @@ Result<LayerTiming> TimeLayer(const Graph& graph, const LayerTimingOptions& opti
     return t;
   } catch (const std::exception& e) {
     return Status::Error(model + ": timing failed: " + torch_internal::FirstLine(e));
+  }
+}
+
+Result<double> TimeOptimizerStep(int64_t params, int64_t tensors, const LayerTimingOptions& options) {
+  if (Status s = CheckOptions(options); !s.ok()) return s;
+  if (tensors < 1 || params < tensors) {
+    return Status::Error("an optimizer step needs at least one tensor and one value per tensor, have " +
+                         std::to_string(params) + " values in " + std::to_string(tensors) + " tensors");
+  }
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  const std::function<void()> sync = DeviceSynchronizer(options.device);
+  try {
+    const at::Device device(options.device);
+    at::manual_seed(options.seed);
+    std::vector<at::Tensor> weights;
+    for (int64_t i = 0; i < tensors; ++i) {
+      const int64_t n = params / tensors + (i < params % tensors ? 1 : 0);
+      at::Tensor w = at::randn({n}, at::kFloat).to(device).requires_grad_(true);
+      w.mutable_grad() = at::randn({n}, at::kFloat).to(device);
+      weights.push_back(w);
+    }
+    std::unique_ptr<torch::optim::Optimizer> adam = torch_internal::MakeOptimizer(weights, TrainOptions{});
+    using Clock = std::chrono::steady_clock;
+    for (int i = 0; i < options.warmup_calls; ++i) adam->step();
+    sync();
+    const Clock::time_point t0 = Clock::now();
+    int calls = 0;
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+    while (calls < options.max_calls && (calls < options.min_calls || elapsed() < options.min_window_s)) {
+      adam->step();
+      ++calls;
+    }
+    sync();
+    return elapsed() / calls;
+  } catch (const std::exception& e) {
+    return Status::Error("timing an Adam step over " + std::to_string(params) + " values in " +
+                         std::to_string(tensors) + " tensors failed: " + torch_internal::FirstLine(e));
   }
 }
 

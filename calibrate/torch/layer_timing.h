@@ -52,4 +52,13 @@ struct LayerTiming {
 /// parameters whose input needs no gradient), or libtorch failing while timing.
 Result<LayerTiming> TimeLayer(const Graph& graph, const LayerTimingOptions& options);
 
+/// Times one Adam step (measure.h's TrainOptions defaults, as training runs it) over `params`
+/// values split as evenly as possible into `tensors` parameter tensors with random gradients, on
+/// options.device: options.warmup_calls untimed steps, then steps between two device
+/// synchronisations until options.min_calls have run and options.min_window_s has passed (or
+/// options.max_calls). Returns seconds per step. Adam keeps its state in fp32 under autocast, so
+/// options.precision and input_needs_grad do not apply. Errors: bad options, params < tensors or
+/// tensors < 1, or libtorch failing (out of memory, say).
+Result<double> TimeOptimizerStep(int64_t params, int64_t tensors, const LayerTimingOptions& options);
+
 }  // namespace joulecast

@@ -144,6 +144,22 @@ TEST(LayerTiming, Bf16OnTheCpu) {
   EXPECT_GT(t->forward_backward_s, 0);
 }
 
+TEST(LayerTiming, TimesAnAdamStepAndMoreTensorsCostMore) {
+  LayerTimingOptions o;
+  o.threads = 1;
+  o.min_calls = 5;
+  Result<double> one = TimeOptimizerStep(4096, 1, o);
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  Result<double> many = TimeOptimizerStep(4096, 512, o);
+  ASSERT_TRUE(many.ok()) << many.status().message();
+  EXPECT_GT(*one, 0);
+  // Each tensor is a loop of ops of its own: 512 of 8 values cost far more than one of 4096.
+  EXPECT_GT(*many, 5 * *one);
+  Result<double> bad = TimeOptimizerStep(3, 4, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("3 values in 4 tensors"), std::string::npos);
+}
+
 TEST(Precision, CheckPrecisionNamesWhatIsWrong) {
   EXPECT_TRUE(CheckPrecision("cpu", "fp32").ok());
   EXPECT_TRUE(CheckPrecision("cpu", "bf16").ok());
