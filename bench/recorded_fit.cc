@@ -70,10 +70,10 @@ int main(int argc, char** argv) {
                 m.dynamic_w,
                 m.families.size());
     for (const auto& [name, f] : m.families) {
-      std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f/%7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g\n",
+      std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f/%7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g block %d\n",
                   name.c_str(), f.samples, 100 * f.cv_mape, f.host_fwd_s * 1e6, f.host_bwd_s * 1e6,
                   f.macs_per_s_fwd / 1e9, f.macs_per_s_bwd / 1e9, f.bytes_per_s_fwd / 1e9,
-                  f.bytes_per_s_bwd / 1e9, f.m0, f.n0, f.k0);
+                  f.bytes_per_s_bwd / 1e9, f.m0, f.n0, f.k0, f.channel_block);
     }
   }
   std::printf("power: idle %.1f W (recorded), active %.1f W, dynamic %.1f W, limit %.0f W\n",

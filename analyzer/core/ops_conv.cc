@@ -8,12 +8,13 @@ namespace joulecast {
 
 namespace {
 
-// LayerCost::gemm_m/n/k/groups.
-void SetGemm(LayerCost& lc, Count m, int64_t n, Count k, int64_t groups) {
+// LayerCost::gemm_m/n/k/groups and in_channels.
+void SetGemm(LayerCost& lc, Count m, int64_t n, Count k, int64_t groups, int64_t in_channels) {
   lc.gemm_m = m.overflowed() ? 0 : m.value();
   lc.gemm_n = n;
   lc.gemm_k = k.overflowed() ? 0 : k.value();
   lc.groups = groups;
+  lc.in_channels = in_channels;
 }
 
 // Forward MACs, and the backward's for each operand that takes a gradient. `second_is_weight`
@@ -149,7 +150,7 @@ void ConvCost(const CostContext& c, Work& w, LayerCost& lc) {
   }
   w.im2col_elements += positions * Count(groups) * per_output;
   SetGemm(lc, positions, out.dims.size() >= 2 ? out.dims[1] / std::max<int64_t>(1, groups) : 0,
-          per_output, groups);
+          per_output, groups, wt.dims.size() >= 2 ? wt.dims[1] : 0);
   AddMacs(c, w, Elements(out) * per_output);
 }
 
@@ -166,7 +167,7 @@ void GemmCost(const CostContext& c, Work& w, LayerCost& lc) {
   int64_t k = c.node().Int("transA", 0) ? a.dims[0] : a.dims[1];
   w.im2col_elements += Elements(a);
   const Tensor& out = c.out(0);
-  if (out.dims.size() == 2) SetGemm(lc, Count(out.dims[0]), out.dims[1], Count(k), 1);
+  if (out.dims.size() == 2) SetGemm(lc, Count(out.dims[0]), out.dims[1], Count(k), 1, k);
   AddMacs(c, w, Elements(out) * Count(k));
 }
 
@@ -177,7 +178,7 @@ void MatMulCost(const CostContext& c, Work& w, LayerCost& lc) {
   const Tensor& out = c.out(0);
   if (!out.dims.empty()) {
     SetGemm(lc, Count(Elements(out).value() / std::max<int64_t>(1, out.dims.back())),
-            out.dims.back(), Count(a.dims.back()), 1);
+            out.dims.back(), Count(a.dims.back()), 1, a.dims.back());
   }
   AddMacs(c, w, Elements(out) * Count(a.dims.back()), !c.from_input(1));
 }

@@ -191,5 +191,42 @@ TEST(PredictTimePower, PrecisionsAndSubstitutes) {
   EXPECT_NE(ProfilePrecision(old, "bf16").message().find("fp32 only"), std::string::npos);
 }
 
+// A 3x3 convolution from `channels` to `channels` on a 2 x channels x 8 x 8 input, padded.
+LayerCost SquareConv(int64_t channels, int64_t groups = 1) {
+  GraphBuilder b;
+  int x = b.Input("x", {2, channels, 8, 8});
+  b.Node(Op::Conv, {x, b.Param("w", {channels, channels / groups, 3, 3})},
+         {{"pads", Is({1, 1, 1, 1})}, {"group", testing::I(groups)}});
+  return Costs(b.g).layers.at(0);
+}
+
+TEST(PredictTimePower, ChannelsCostWholeBlocks) {
+  FamilyTime f{.macs_per_s_fwd = 1e9, .macs_per_s_bwd = 1e9, .channel_block = 16};
+  const LayerCost c33 = SquareConv(33), c48 = SquareConv(48), c32 = SquareConv(32);
+  EXPECT_EQ(c33.in_channels, 33);
+  EXPECT_EQ(c33.gemm_n, 33);
+  // 33 channels in and out fill 33/48 of three blocks each way: they cost what 48 do.
+  EXPECT_DOUBLE_EQ(DeviceTime(f, c33, 4).first, DeviceTime(f, c48, 4).first);
+  EXPECT_DOUBLE_EQ(DeviceTime(f, c33, 4).second, DeviceTime(f, c48, 4).second);
+  EXPECT_LT(DeviceTime(f, c32, 4).first, DeviceTime(f, c33, 4).first / 2);
+  // Fewer input channels than a block are not padded: 3 to 16 costs 3/16 of 16 to 16.
+  const LayerCost c3 = SquareConv(3), c16 = SquareConv(16);
+  LayerCost c3to16 = c16;
+  c3to16.in_channels = 3;
+  c3to16.gemm_k = 27;
+  c3to16.work.macs_fwd = Count(c16.work.macs_fwd.value() * 3 / 16);
+  EXPECT_DOUBLE_EQ(DeviceTime(f, c3to16, 4).first * 16, DeviceTime(f, c16, 4).first * 3);
+  EXPECT_EQ(c3.in_channels, 3);
+  // Without blocks the cost follows the MACs.
+  f.channel_block = 0;
+  EXPECT_NEAR(DeviceTime(f, c33, 4).first / DeviceTime(f, c48, 4).first, 33.0 * 33 / (48 * 48),
+              1e-12);
+  // A depthwise convolution's channels are its groups.
+  f.channel_block = 16;
+  const LayerCost d17 = SquareConv(17, 17), d32 = SquareConv(32, 32);
+  EXPECT_EQ(d17.variant, "depthwise");
+  EXPECT_DOUBLE_EQ(DeviceTime(f, d17, 4).first, DeviceTime(f, d32, 4).first);
+}
+
 }  // namespace
 }  // namespace joulecast

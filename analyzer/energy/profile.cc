@@ -83,6 +83,13 @@ FamilyTime ReadFamily(const json& j, const std::string& ptr) {
   f.m0 = Number(j, ptr, "m0");
   f.n0 = Number(j, ptr, "n0");
   f.k0 = Number(j, ptr, "k0");
+  if (j.contains("channel_block")) {
+    const json& b = j.at("channel_block");
+    if (!b.is_number_integer() || b.get<int64_t>() < 0 || b.get<int64_t>() > 1024) {
+      throw FieldError{ptr + "/channel_block", "must be an integer from 0 to 1024"};
+    }
+    f.channel_block = b.get<int>();
+  }
   f.samples = Field(j, ptr, "samples", json::value_t::number_integer).get<int>();
   f.cv_mape = Number(j, ptr, "cv_mape");
   const json& range = Field(j, ptr, "range", json::value_t::object);
@@ -94,13 +101,16 @@ FamilyTime ReadFamily(const json& j, const std::string& ptr) {
 }
 
 ordered_json FamilyJson(const FamilyTime& f) {
-  return {{"host_fwd_s", f.host_fwd_s}, {"host_bwd_s", f.host_bwd_s},
-          {"macs_per_s_fwd", f.macs_per_s_fwd}, {"macs_per_s_bwd", f.macs_per_s_bwd},
-          {"bytes_per_s_fwd", f.bytes_per_s_fwd}, {"bytes_per_s_bwd", f.bytes_per_s_bwd},
-          {"m0", f.m0}, {"n0", f.n0}, {"k0", f.k0},
-          {"samples", f.samples}, {"cv_mape", f.cv_mape},
-          {"range", {{"min_macs", f.min_macs}, {"max_macs", f.max_macs},
-                     {"min_elements", f.min_elements}, {"max_elements", f.max_elements}}}};
+  ordered_json j = {{"host_fwd_s", f.host_fwd_s}, {"host_bwd_s", f.host_bwd_s},
+                    {"macs_per_s_fwd", f.macs_per_s_fwd}, {"macs_per_s_bwd", f.macs_per_s_bwd},
+                    {"bytes_per_s_fwd", f.bytes_per_s_fwd}, {"bytes_per_s_bwd", f.bytes_per_s_bwd},
+                    {"m0", f.m0}, {"n0", f.n0}, {"k0", f.k0}};
+  if (f.channel_block > 1) j["channel_block"] = f.channel_block;  // older profiles have none
+  j["samples"] = f.samples;
+  j["cv_mape"] = f.cv_mape;
+  j["range"] = {{"min_macs", f.min_macs}, {"max_macs", f.max_macs},
+                {"min_elements", f.min_elements}, {"max_elements", f.max_elements}};
+  return j;
 }
 
 TimeModel ReadTimeModel(const json& j, const std::string& ptr) {

@@ -156,6 +156,18 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   EXPECT_DOUBLE_EQ(timed_back->time_models.at("fp32").optimizer_step_s, 2e-4);
   EXPECT_DOUBLE_EQ(timed_back->time_models.at("fp32").optimizer_tensor_s, 1.5e-5);
   EXPECT_DOUBLE_EQ(timed_back->time_models.at("bf16").optimizer_tensor_s, 0);
+  // Channel blocks: written only when there are blocks, read back, and checked.
+  EXPECT_EQ(text.find("\"channel_block\""), std::string::npos);
+  Profile blocked = p;
+  blocked.time_models["fp32"].families["conv"].channel_block = 16;
+  const std::string blocked_text = ProfileJson(blocked);
+  Result<Profile> blocked_back = ParseProfile(blocked_text, "blocked.json");
+  ASSERT_TRUE(blocked_back.ok()) << blocked_back.status().message();
+  EXPECT_EQ(blocked_back->time_models.at("fp32").families.at("conv").channel_block, 16);
+  EXPECT_EQ(blocked_back->time_models.at("bf16").families.at("conv").channel_block, 0);
+  ExpectErrors(blocked_text, {{"\"channel_block\": 16", "\"channel_block\": 2.5",
+                               "p.json: /time/fp32/families/conv/channel_block must be an "
+                               "integer from 0 to 1024"}});
 
   ExpectErrors(
       text,

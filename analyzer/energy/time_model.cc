@@ -12,12 +12,28 @@ namespace {
 
 double D(const Count& c) { return static_cast<double>(c.value()); }
 
+// The share of a channel block's lanes `channels` fill: 33 in blocks of 16 fill 33/48.
+double BlockFill(int64_t channels, int block) {
+  if (block <= 1 || channels <= 0) return 1;
+  const int64_t blocks = (channels + block - 1) / block;
+  return static_cast<double>(channels) / static_cast<double>(blocks * block);
+}
+
+// A depthwise convolution's channels are its groups.
+bool Depthwise(const LayerCost& layer) { return layer.variant == "depthwise" && layer.groups > 1; }
+
 double Efficiency(const FamilyTime& f, const LayerCost& layer) {
+  if (Depthwise(layer)) return BlockFill(layer.groups, f.channel_block);
   if (!HasGemm(layer)) return 1;
   auto part = [](double half, int64_t size) {
     return half > 0 ? 1 / (1 + half / static_cast<double>(size)) : 1.0;
   };
-  return part(f.m0, layer.gemm_m) * part(f.n0, layer.gemm_n) * part(f.k0, layer.gemm_k);
+  // Input channels fewer than a block are read as they are (oneDNN's kernels for first layers
+  // take 3 channels without padding them to 16); more are read in whole blocks.
+  const double in_fill =
+      layer.in_channels > f.channel_block ? BlockFill(layer.in_channels, f.channel_block) : 1;
+  return part(f.m0, layer.gemm_m) * part(f.n0, layer.gemm_n) * part(f.k0, layer.gemm_k) *
+         BlockFill(layer.gemm_n, f.channel_block) * in_fill;
 }
 
 }  // namespace

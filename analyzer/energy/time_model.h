@@ -4,9 +4,11 @@
 // (launching its kernels on a GPU; per-op overhead on a CPU) and costs the device a throughput
 // part bounded by a roofline:
 //   device = macs / (rate x efficiency) + bytes / bandwidth   (rate and bandwidth per pass)
-//   efficiency = 1 / ((1 + m0/M) (1 + n0/N) (1 + k0/K))   (conv and matrix products only)
+//   efficiency = 1 / ((1 + m0/M) (1 + n0/N) (1 + k0/K)) x N/N' x C/C'   (conv and matrix products)
 // where M x N x K is the layer's matrix product (LayerCost::gemm_*): few rows, columns or a
-// short reduction leave a GPU's tiles and waves part empty or a CPU's vector units idle. bytes
+// short reduction leave a GPU's tiles and waves part empty or a CPU's vector units idle; N' and
+// C' are the output and input channels rounded up to whole channel blocks (33 channels cost a
+// CPU with 16-float vectors what 48 do; fewer input channels than a block are not padded). bytes
 // is what the pass reads and writes (activations in, out, parameters and their gradients, at
 // the precision's element size). On a GPU the host runs ahead of the device ("async"): a pass
 // takes max(host, device). On a CPU the same thread does both ("serial"): host + device.
@@ -44,6 +46,10 @@ struct FamilyTime {
   /// functions, dropout's random numbers).
   double bytes_per_s_fwd = 0, bytes_per_s_bwd = 0;
   double m0 = 0, n0 = 0, k0 = 0;  ///< Half-efficiency sizes of M, N, K (0: no penalty).
+  /// Channels run in blocks of this many (a CPU's vector width: 16 floats with AVX-512): a
+  /// layer pays for its output channels (a depthwise convolution: its channels), and for input
+  /// channels beyond one block, rounded up to whole blocks (0, 1: no blocks).
+  int channel_block = 0;
   int samples = 0;             ///< Timings it was fitted on.
   double cv_mape = 0;          ///< Cross-validated error of a pass (forward and backward).
   /// The range of MACs and of activation elements (in + out) per pass it was fitted on.

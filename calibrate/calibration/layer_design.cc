@@ -58,7 +58,10 @@ LayerDesignLimits GpuLimits() { return LayerDesignLimits{}; }
 
 LayerDesignLimits CpuLimits() {
   LayerDesignLimits l;
-  l.min_batch = 8;
+  // libtorch runs a 1x1, stride-1 convolution below batch 16 on one thread through its slow
+  // path (no oneDNN: 2-3 GMAC/s against 30-70), a regime of its own that timings at batch 8
+  // mixed into the convolution family (docs/calibrate.md).
+  l.min_batch = 16;
   l.max_batch = 128;
   l.max_channels = 512;
   l.max_spatial = 112;

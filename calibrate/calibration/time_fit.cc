@@ -67,7 +67,8 @@ double FamilyMape(const FamilyTime& f, const std::vector<const LayerTimingSample
   return samples.empty() ? 0 : sum / static_cast<double>(samples.size());
 }
 
-FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, bool async) {
+FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, bool async,
+                         int channel_block) {
   FamilyLayout layout;
   std::vector<double> fwd_min, bwd_min, bytes_rate, macs_rate;
   for (const LayerTimingSample* s : samples) {
@@ -94,7 +95,8 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     for (double v : x) {
       if (!std::isfinite(v)) return INFINITY;
     }
-    const FamilyTime f = layout.Decode(x);
+    FamilyTime f = layout.Decode(x);
+    f.channel_block = channel_block;
     // Physical bounds: a floor between 0.1 us and 10 ms, a bandwidth between 0.1 GB/s and
     // 100 TB/s, a MAC rate between 0.1 GMAC/s and 10 PMAC/s, half-efficiency sizes below 1e6.
     auto in = [](double v, double lo, double hi) { return v >= lo && v <= hi; };
@@ -139,13 +141,36 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     }
     if (!layout.macs) break;  // the guesses differ only for MAC-bound families
   }
-  return layout.Decode(best);
+  FamilyTime f = layout.Decode(best);
+  f.channel_block = channel_block;
+  return f;
+}
+
+// The channel block that fits `samples` best, of none and the vector widths and tile sizes
+// devices use; 0 for families without channels in blocks (matrix products, depthwise
+// convolutions) or with too few samples to tell.
+int BestChannelBlock(const std::vector<const LayerTimingSample*>& samples, bool async) {
+  const bool channels = std::any_of(samples.begin(), samples.end(), [](const LayerTimingSample* s) {
+    return HasGemm(s->layer) || s->layer.variant == "depthwise";
+  });
+  if (!channels || samples.size() < 3 * (4 + 2)) return 0;
+  int best = 0;
+  double best_loss = INFINITY;
+  for (int block : {0, 8, 16, 32}) {
+    const double loss = FamilyLoss(FitFamilyOnce(samples, async, block), samples, async);
+    if (loss < best_loss) {
+      best_loss = loss;
+      best = block;
+    }
+  }
+  return best;
 }
 
 }  // namespace
 
 FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool async) {
-  FamilyTime f = FitFamilyOnce(samples, async);
+  const int block = BestChannelBlock(samples, async);
+  FamilyTime f = FitFamilyOnce(samples, async, block);
   f.samples = static_cast<int>(samples.size());
   // k-fold held-out error of a pass pair (folds by position: samples come in design order).
   const size_t folds = std::min<size_t>(5, samples.size());
@@ -154,7 +179,7 @@ FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool 
     for (size_t k = 0; k < folds; ++k) {
       std::vector<const LayerTimingSample*> train, test;
       for (size_t i = 0; i < samples.size(); ++i) (i % folds == k ? test : train).push_back(samples[i]);
-      const FamilyTime g = FitFamilyOnce(train, async);
+      const FamilyTime g = FitFamilyOnce(train, async, block);
       errors.push_back(FamilyMape(g, test, async) * static_cast<double>(test.size()));
     }
     f.cv_mape = std::accumulate(errors.begin(), errors.end(), 0.0) /
@@ -310,7 +335,7 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
       const double launch_hi = base.launch_s > 0 ? 2 * nominal : 1e-3;
       // x: log launch_s, log host time per parameter tensor (the optimizer's, or beyond a timed
       // optimizer's: autocast's casts), log step overhead, log device scales of
-      // convolutions, matrix products and the rest (x[4] and x[5] unused on a GPU).
+      // convolutions and matrix products (x[4] unused on a GPU, x[5] unused).
       // The launch is measured: the forward floor of the one-kernel families (a launch and its
       // dispatch); inside a network it may differ by up to 2x either way, as may device times.
       auto decode = [&](const std::vector<double>& x) {
@@ -318,11 +343,14 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
         r.launch_s = std::exp(x[0]);
         r.optimizer_launches_per_tensor = std::exp(x[1]) / r.launch_s;
         r.step_overhead_s = std::exp(x[2]);
-        // One scale per group of kinds on a CPU, where every layer's device time shows in the
-        // step; one for all on a GPU, where the small calibration networks are mostly bound by
-        // dispatch and three scales could not be told apart (they overfit: docs/calibrate.md).
+        // On a CPU one scale for convolutions and one for matrix products, where every layer's
+        // device time shows in the step, and none for the memory-bound rest, which costs in a
+        // network what it costs alone (a free scale there only made up for other errors: it
+        // sat at its bound, docs/calibrate.md). One for all on a GPU, where the small
+        // calibration networks are mostly bound by dispatch and three scales could not be told
+        // apart (they overfit).
         r.device_scale = m.async ? TimeModel::Scales{std::exp(x[3]), std::exp(x[3]), std::exp(x[3])}
-                                 : TimeModel::Scales{std::exp(x[3]), std::exp(x[4]), std::exp(x[5])};
+                                 : TimeModel::Scales{std::exp(x[3]), std::exp(x[4]), 1.0};
         return r;
       };
       auto loss = [&](const std::vector<double>& x) -> double {

@@ -2,7 +2,8 @@
 // stages, each on what measures it best:
 //   1. Families, from layer timings (one layer alone, forward and backward): per model class
 //      and precision, the dispatch floors, MAC rates, bandwidth and half-efficiency sizes, by
-//      Nelder-Mead on squared log errors (relative errors, both passes), from a few starts.
+//      Nelder-Mead on squared log errors (relative errors, both passes), from a few starts;
+//      for matrix products also the channel block (none, 8, 16 or 32), whichever fits best.
 //   2. The optimizer, from timed optimizer steps where there are some: a host cost per step and
 //      per parameter tensor, and the bandwidth of its memory traffic.
 //   3. The network context, from whole training steps: per precision, the host time per

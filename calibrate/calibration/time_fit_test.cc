@@ -91,6 +91,45 @@ TEST(TimeFitTest, RecoversKnownOptimizerTermsOnAGpuAndACpu) {
   }
 }
 
+TEST(TimeFitTest, FindsTheChannelBlockOfConvolutionsMadeWithOne) {
+  // Timings made by the model itself with channels in blocks of 16: the fit must pick 16.
+  FamilyTime truth;
+  truth.host_fwd_s = 2e-5;
+  truth.host_bwd_s = 5e-5;
+  truth.macs_per_s_fwd = 5e10;
+  truth.macs_per_s_bwd = 4e10;
+  truth.bytes_per_s_fwd = 2e10;
+  truth.bytes_per_s_bwd = 1e10;
+  truth.channel_block = 16;
+  std::vector<LayerTimingSample> samples;
+  for (int i = 0; i < 40; ++i) {
+    LayerTimingSample s;
+    s.layer.kind = Kind::conv;
+    const int64_t cin = 9 + 7 * i % 120, cout = 12 + 11 * i % 100, positions = 4096 << (i % 3);
+    s.layer.in_channels = cin;
+    s.layer.gemm_m = positions;
+    s.layer.gemm_n = cout;
+    s.layer.gemm_k = cin * 9;
+    s.layer.groups = 1;
+    s.layer.params = cout * cin * 9;
+    s.layer.work.macs_fwd = positions * cout * cin * 9;
+    s.layer.work.macs_bwd_input = s.layer.work.macs_fwd;
+    s.layer.work.macs_bwd_weight = s.layer.work.macs_fwd;
+    s.layer.work.elements_in = positions * cin;
+    s.layer.work.elements_fwd = positions * cout;
+    s.layer.work.elements_bwd = positions * cin;
+    const auto [f, b] = AloneTime(truth, s.layer, false, 4);
+    s.forward_s = f;
+    s.backward_s = b;
+    samples.push_back(s);
+  }
+  std::vector<const LayerTimingSample*> ptrs;
+  for (const auto& s : samples) ptrs.push_back(&s);
+  const FamilyTime f = FitFamily(ptrs, false);
+  EXPECT_EQ(f.channel_block, 16);
+  EXPECT_LT(f.cv_mape, 0.05);
+}
+
 struct HeldOut {
   double energy_mape = 0, energy_max = 0, time_mape = 0, macs_mape = 0;
   int n = 0;
