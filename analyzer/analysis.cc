@@ -9,6 +9,8 @@ namespace joulecast {
 
 ReportInput Analysis::ReportView() const {
   ReportInput in{&graph, &cost};
+  in.training = &training;
+  in.carbon = &carbon;
   if (profile) {
     in.profile = &*profile;
     in.prediction = &*step;
@@ -18,11 +20,29 @@ ReportInput Analysis::ReportView() const {
   return in;
 }
 
+ResolvedTraining ResolveTraining(const AnalysisRequest& request, const Graph& graph) {
+  const TrainingSettings& file = graph.training;
+  ResolvedTraining t;
+  t.batch.value = graph.batch;
+  t.batch.source = request.load.batch                    ? SettingSource::flag
+                   : file.batch || !graph.batch_symbolic ? SettingSource::file
+                                                         : SettingSource::default_value;
+  t.epochs = ResolveSetting(request.epochs, file.epochs, int64_t{1});
+  t.samples = ResolveSetting(request.samples, file.samples, kDefaultSamples);
+  t.optimizer = ResolveSetting(std::optional<std::string>(), file.optimizer, std::string("adam"));
+  t.precision = ResolveSetting(request.precision, file.precision, std::string("fp32"));
+  return t;
+}
+
 Result<Analysis> RunAnalysis(const AnalysisRequest& request) {
   Analysis a;
+  Result<CarbonIntensity> carbon = ResolveCarbon(request.carbon, request.carbon_table_path);
+  if (!carbon.ok()) return carbon.status();
+  a.carbon = *carbon;
   Result<Graph> graph = LoadModel(request.model, request.load);
   if (!graph.ok()) return graph.status();
   a.graph = std::move(*graph);
+  a.training = ResolveTraining(request, a.graph);
   Result<ModelCost> cost = ComputeCosts(a.graph);
   if (!cost.ok()) return Status::Error(request.model + ": " + cost.status().message());
   a.cost = std::move(*cost);
@@ -48,10 +68,17 @@ Result<Analysis> RunAnalysis(const AnalysisRequest& request) {
   Result<Profile> profile = LoadProfile(path);
   if (!profile.ok()) return profile.status();
   a.profile = std::move(*profile);
-  if (Status s = ProfilePrecision(*a.profile, request.precision); !s.ok()) return s;
-  a.step = PredictStep(a.cost, *a.profile, request.precision);
-  TrainingRun run = request.run;
+  const std::string& precision = a.training.precision.value;
+  if (Status s = ProfilePrecision(*a.profile, precision); !s.ok()) {
+    if (a.training.precision.source != SettingSource::file) return s;
+    return Status::Error(request.model + ": /training/precision: " + s.message());
+  }
+  a.step = PredictStep(a.cost, *a.profile, precision);
+  TrainingRun run;
   run.batch = a.cost.batch;
+  run.samples = a.training.samples.value;
+  run.epochs = a.training.epochs.value;
+  run.carbon_g_per_kwh = a.carbon.g_per_kwh;
   a.run = PredictRun(*a.step, run);
   return a;
 }

@@ -1,5 +1,5 @@
 // The flag rows `analyze` and `gate` share: the profile (--profile), what to load (--batch,
-// --input, --strict) and what run to predict (--samples, --epochs, --precision,
+// --input, --strict) and what run to predict (--samples, --epochs, --precision, --region,
 // --carbon-intensity).
 #pragma once
 
@@ -11,9 +11,16 @@
 
 namespace joulecast::cli {
 
-/// --batch, --input, --samples, --epochs, --precision and --carbon-intensity, writing to
-/// `request`, with their help.
+/// --batch, --input, --samples, --epochs, --precision, --region and --carbon-intensity, writing
+/// to `request`, with their help.
 std::vector<Flag> AnalysisFlags(AnalysisRequest* request);
+
+/// --region CODE and --carbon-intensity G, writing to `carbon`.
+std::vector<Flag> CarbonFlags(CarbonRequest* carbon);
+
+/// The shipped carbon table: $JOULECAST_DATA_DIR/carbon/grid_intensity.json, else the source
+/// tree's data/ folder this binary was built from.
+std::string CarbonTablePath();
 
 /// --profile P, with the command's own help.
 Flag ProfileFlag(AnalysisRequest* request, std::string help);

@@ -15,10 +15,11 @@ namespace {
 constexpr const char* kAnalyzeUsage =
     "usage: joulecast analyze MODEL [--profile P] [--batch N] [--input CxHxW]\n"
     "                         [--precision fp32|bf16|fp16] [--samples N] [--epochs E]\n"
-    "                         [--carbon-intensity G] [--format text|json|markdown|html] [-o FILE]\n"
-    "                         [--strict]\n"
+    "                         [--region CODE] [--carbon-intensity G]\n"
+    "                         [--format text|json|markdown|html] [-o FILE] [--strict]\n"
     "\n"
-    "MODEL is a .onnx file or a .json architecture (docs/json-architecture.md).\n";
+    "MODEL is a .onnx file or a .json architecture (docs/json-architecture.md), whose\n"
+    "\"training\" object sets what the flags leave unset.\n";
 
 }  // namespace
 

@@ -27,6 +27,17 @@ int Calibrate(const std::vector<std::string>& args);
 /// trainer loads the libtorch back end; --trainer CMD and --report never do.
 int Search(const std::vector<std::string>& args);
 
+/// `joulecast study copy FROM TO [--study-name NAME]`: copies a search's study between SQLite
+/// files and PostgreSQL databases, all or nothing, never over a study that holds trials.
+int Study(const std::vector<std::string>& args);
+
+/// `joulecast track [options] -- CMD [ARGS...]`: runs CMD, measures its energy, compares it with
+/// a prediction (--predict MODEL) and keeps it in the history; returns CMD's exit code.
+int Track(const std::vector<std::string>& args);
+
+/// `joulecast history`: the tracked runs and each profile's error on them.
+int History(const std::vector<std::string>& args);
+
 /// The shipped default profile: $JOULECAST_DATA_DIR/profiles/default.json, else the source
 /// tree's data/ folder this binary was built from.
 std::string DefaultProfilePath();

@@ -20,7 +20,8 @@ namespace {
 constexpr const char* kGateUsage =
     "usage: joulecast gate MODEL [--budget AMOUNT] [--baseline REPORT.json --max-increase P%]\n"
     "                      [--per step|epoch|run] [--conservative] [--profile P] [--batch N]\n"
-    "                      [--input CxHxW] [--samples N] [--epochs E] [--carbon-intensity G]\n"
+    "                      [--input CxHxW] [--samples N] [--epochs E] [--precision P]\n"
+    "                      [--region CODE] [--carbon-intensity G]\n"
     "                      [--format text|markdown|junit|json] [-o FILE] [--strict]\n"
     "\n"
     "Fails (exit 1) when MODEL's predicted training energy is over a budget or grew too much\n"
@@ -39,7 +40,7 @@ int Gate(const std::vector<std::string>& args) {
   std::vector<Flag> own = {
       {.name = "--budget", .metavar = "AMOUNT", .kind = FlagKind::text,
        .help = "an amount and unit with no space between: J, kJ, MJ, Wh, kWh, MWh, GWh\n"
-               "(energy), gCO2e, kgCO2e, tCO2e (emissions at --carbon-intensity);\n"
+               "(energy), gCO2e, kgCO2e, tCO2e (emissions at the run's carbon intensity);\n"
                "e.g. 250kJ, 0.5kWh, 1.2MWh, 3tCO2e",
        .error = "--budget needs an amount and unit, like 250kJ or 0.5kWh",
        .set = [&](const FlagValue& v) {

@@ -25,8 +25,14 @@ const Command kCommands[] = {
      joulecast::cli::Gate},
     {"search", "search networks and hyperparameters for accuracy per joule (a study database)",
      joulecast::cli::Search},
+    {"study", "copy a search's study between SQLite files and PostgreSQL databases",
+     joulecast::cli::Study},
     {"measure", "train a model and measure its time and energy per step", joulecast::cli::Measure},
     {"calibrate", "measure this machine and fit a hardware profile", joulecast::cli::Calibrate},
+    {"track", "run a training command, measure its energy, compare with the prediction",
+     joulecast::cli::Track},
+    {"history", "the runs joulecast track measured, and the profile's error on them",
+     joulecast::cli::History},
 };
 
 // glibc gives freed heap memory back to the kernel as soon as 128 KB are free at the top of the

@@ -55,8 +55,16 @@ struct Run {
   const EnergyMeter* meter = nullptr;
   std::string meter_why;
   std::string libtorch_version;
+  std::vector<std::string> from_file;  ///< Settings taken from the file's "training" object.
   Measurement m;
 };
+
+// "batch, optimizer": what the file's "training" object set.
+std::string Joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
 
 std::string RenderJson(const Run& r) {
   const Measurement& m = r.m;
@@ -99,6 +107,7 @@ std::string RenderJson(const Run& r) {
           {"energy_j", m.energy_j_per_step}}}}},
       {"meter", meter},
       {"libtorch", r.libtorch_version},
+      {"from_file", r.from_file},
   };
   return j.dump(2) + "\n";
 }
@@ -113,6 +122,9 @@ std::string RenderText(const Run& r) {
        Number("%g", t.learning_rate) + ", " + r.options.dataset + " data, " + t.device + ", " +
        t.precision + ", " + std::to_string(m.threads) + (m.threads == 1 ? " thread" : " threads") +
        ", seed " + std::to_string(t.seed) + "\n";
+  if (!r.from_file.empty()) {
+    s += "             " + Joined(r.from_file) + " from the file's training object\n";
+  }
   s += "steps        " + std::to_string(m.steps) + " measured after " +
        std::to_string(r.options.warmup_steps) + " warm-up";
   if (m.steps > r.options.steps)
@@ -143,7 +155,8 @@ int Measure(const std::vector<std::string>& args) {
       "measure", kMeasureUsage, 19,
       {
           {.name = "--batch", .metavar = "N", .kind = FlagKind::integer, .min = 1,
-           .max = 1 << 24, .help = "batch size (default 64)", .set = Into(&options.batch)},
+           .max = 1 << 24, .help = "batch size (default: the file's training batch, else 64)",
+           .set = Into(&options.batch)},
           {.name = "--steps", .metavar = "N", .kind = FlagKind::integer, .min = 1,
            .max = 1 << 24,
            .help = "steps to measure (default 20; more if the window is too short for the\n"
@@ -158,7 +171,8 @@ int Measure(const std::vector<std::string>& args) {
                    "training split from /usr/share/datasets/fashion-mnist; 1x28x28 input)",
            .set = Into(&options.dataset)},
           {.name = "--optimizer", .metavar = "O", .kind = FlagKind::choice,
-           .choices = {"adam", "sgd"}, .help = "adam (default) or sgd (momentum 0.9)",
+           .choices = {"adam", "sgd"},
+           .help = "adam or sgd (momentum 0.9); default: the file's, else adam",
            .set = Into(&options.train.optimizer)},
           {.name = "--lr", .metavar = "X", .kind = FlagKind::real,
            .help = "learning rate (default 0.001)", .set = Into(&options.train.learning_rate)},
@@ -169,8 +183,8 @@ int Measure(const std::vector<std::string>& args) {
           DeviceFlag(&options.train.device,
                      "cpu (default), cuda or cuda:N (needs a CUDA build of libtorch)"),
           PrecisionFlag(&options.train.precision,
-                        "fp32 (default), bf16 or fp16 (CUDA only): forward and loss under\n"
-                        "autocast, as torch.autocast"),
+                        "fp32, bf16 or fp16 (CUDA only; default: the file's, else fp32):\n"
+                        "forward and loss under autocast, as torch.autocast"),
           MeterFlag(&meter_options,
                     "auto (default: the best hardware counter, else the estimate), rapl,\n"
                     "nvml or estimate"),
@@ -196,6 +210,33 @@ int Measure(const std::vector<std::string>& args) {
   Result<const TorchBackend*> torch = LoadTorchBackend();
   if (!torch.ok()) return cli.Fail(torch.status().message());
   const TorchBackend& backend = **torch;
+
+  // The file's "training" object sets what the flags leave unset.
+  if (cli.Given("--batch")) load.batch = options.batch;
+  Result<Graph> graph = LoadModel(model, load);
+  if (!graph.ok()) return cli.Fail(graph.status().message());
+  const TrainingSettings& file = graph->training;
+  std::vector<std::string> from_file;
+  if (!cli.Given("--batch")) {
+    if (file.batch) {
+      options.batch = graph->batch;
+      from_file.push_back("batch");
+    } else {
+      // No batch anywhere: load again at measure's own default (an ONNX model, or a JSON
+      // architecture without one).
+      load.batch = options.batch;
+      graph = LoadModel(model, load);
+      if (!graph.ok()) return cli.Fail(graph.status().message());
+    }
+  }
+  if (!cli.Given("--optimizer") && file.optimizer) {
+    options.train.optimizer = *file.optimizer;
+    from_file.push_back("optimizer");
+  }
+  if (!cli.Given("--precision") && file.precision) {
+    options.train.precision = *file.precision;
+    from_file.push_back("precision");
+  }
   if (Status s = backend.check_precision(options.train.device, options.train.precision); !s.ok()) {
     return cli.Fail(s.message());
   }
@@ -205,9 +246,6 @@ int Measure(const std::vector<std::string>& args) {
   if (!cli.Given("--threads")) {
     if (int threads = ProfileThreads(DefaultProfilePath())) options.train.threads = threads;
   }
-  load.batch = options.batch;
-  Result<Graph> graph = LoadModel(model, load);
-  if (!graph.ok()) return cli.Fail(graph.status().message());
   if (Status s = backend.check_device(options.train.device); !s.ok()) return cli.Fail(s.message());
 
   MeterForDevice(backend, options.train.device, &meter_options);
@@ -222,6 +260,7 @@ int Measure(const std::vector<std::string>& args) {
   run.options = options;
   run.meter = meter->get();
   run.libtorch_version = backend.libtorch_version();
+  run.from_file = from_file;
   run.m = *m;
   std::string error = WriteOutput(output, format == "json" ? RenderJson(run) : RenderText(run));
   if (!error.empty()) return cli.Fail(error);

@@ -13,6 +13,7 @@
 #include "analyzer/search/search.h"
 #include "analyzer/search/search_report.h"
 #include "calibrate/train/torch_trainer.h"
+#include "cli/child_meter_options.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/meter_flags.h"
@@ -28,12 +29,15 @@ constexpr const char* kSearchUsage =
     "                        [--sampler uniform|halton] [--acquisition ei|pi|ucb|ei-per-joule]\n"
     "                        [--objectives accuracy|accuracy,energy] [--initial-trials N]\n"
     "                        [--candidates N] [--grid-points N]\n"
-    "                        [--energy-budget 50kJ] [--study FILE.db] [--profile P]\n"
+    "                        [--energy-budget 50kJ] [--profile P]\n"
+    "                        [--study FILE.db|postgresql://USER@HOST[:PORT]/DB]\n"
+    "                        [--study-name NAME] [--lease-s S] [--pending P]\n"
     "                        [--trainer CMD] [--threads N] [--device cpu|cuda[:N]] [--precision "
     "P]\n"
     "                        [--meter auto|rapl|nvml|estimate] [--cpu-watts W]\n"
     "                        [--format text|json|html] [-o FILE]\n"
-    "       joulecast search --report A.db [B.db ...] [--format text|json|html] [-o FILE]\n"
+    "       joulecast search --report A.db|URL [B.db ...] [--study-name NAME]\n"
+    "                        [--format text|json|html] [-o FILE]\n"
     "\n"
     "Searches SPACE.json (docs/search.md) for accurate networks, predicting each candidate's\n"
     "training energy before it trains, and keeps every trial in a study database.\n";
@@ -119,10 +123,32 @@ int Search(const std::vector<std::string>& args) {
              options.strategy.energy_budget_j = budget->limit;
              return std::string();
            }},
-          {.name = "--study", .metavar = "FILE.db", .kind = FlagKind::text, .empty_ok = false,
-           .help = "the study database: run again to resume; two workers may share it\n"
-                   "(default: in memory, nothing kept)",
-           .error = "--study needs a file name", .set = Into(&options.study_path)},
+          {.name = "--study", .metavar = "DB", .kind = FlagKind::text, .empty_ok = false,
+           .help = "the study: an SQLite FILE.db, or postgresql://USER@HOST[:PORT]/DB\n"
+                   "for workers on many machines; run again to resume (default: in\n"
+                   "memory, nothing kept)",
+           .error = "--study needs a file name or a postgresql:// URL",
+           .set = Into(&options.study_path)},
+          {.name = "--study-name", .metavar = "NAME", .kind = FlagKind::text, .empty_ok = false,
+           .help = "the study inside the file or database (default: default)",
+           .error = "--study-name needs a name",
+           .set = [&](const FlagValue& v) {
+             Status s = search::CheckStudyName(v.text);
+             if (!s.ok()) return s.message();
+             options.study_name = v.text;
+             return std::string();
+           }},
+          {.name = "--lease-s", .metavar = "S", .kind = FlagKind::real,
+           .max = 7 * 24 * 3600,
+           .help = "a running trial's lease, renewed every S/3 while it trains; another\n"
+                   "worker takes over a trial not renewed for S (default 60)",
+           .set = Into(&options.lease_s)},
+          {.name = "--pending", .metavar = "P", .kind = FlagKind::choice,
+           .choices = {"kriging-believer", "constant-liar-min", "constant-liar-mean",
+                       "constant-liar-max", "ignore"},
+           .help = "bo: how trials still running count in a proposal (default\n"
+                   "kriging-believer; constant-liar-min|mean|max; ignore)",
+           .set = Into(&options.strategy.pending)},
           {.name = "--profile", .metavar = "P", .kind = FlagKind::text, .empty_ok = false,
            .help = "hardware profile for the predictions (default: data/profiles/\n"
                    "default.json)",
@@ -147,9 +173,9 @@ int Search(const std::vector<std::string>& args) {
                         "fp32 (default), bf16 or fp16 (autocast): what the trainer trains\n"
                         "at and the predictions are for (the profile must have it)"),
           MeterFlag(&torch_options.meter,
-                    "built-in trainer: auto (default), rapl, nvml or estimate"),
-          CpuWattsFlag(&torch_options.meter,
-                       "built-in trainer: the estimate meter's watts per busy thread"),
+                    "auto (default), rapl, nvml or estimate: the built-in trainer's meter,\n"
+                    "or the one around a --trainer command that reports no energy_j"),
+          CpuWattsFlag(&torch_options.meter, "the estimate meter's watts per busy thread"),
           {.name = "--format", .metavar = "F", .kind = FlagKind::choice,
            .choices = {"text", "json", "html"},
            .help = "text (default), json (schema joulecast.search/1) or html",
@@ -177,10 +203,10 @@ int Search(const std::vector<std::string>& args) {
     if (!options.space_path.empty()) {
       return cli.Fail("--report reads studies, not a SPACE: give the .db files after --report");
     }
-    if (reports.empty()) return cli.Fail("--report needs at least one study file");
+    if (reports.empty()) return cli.Fail("--report needs at least one study file or URL");
     std::vector<search::StudyReport> studies;
     for (const std::string& path : reports) {
-      Result<search::StudyReport> r = search::LoadStudyReport(path);
+      Result<search::StudyReport> r = search::LoadStudyReport(path, options.study_name);
       if (!r.ok()) return cli.Fail(r.status().message());
       studies.push_back(std::move(*r));
     }
@@ -194,11 +220,10 @@ int Search(const std::vector<std::string>& args) {
   }
   const bool trainer_given = cli.Given("--trainer");
   for (const std::string& flag : cli.given()) {
-    if (trainer_given &&
-        (flag == "--threads" || flag == "--device" || flag == "--meter" || flag == "--cpu-watts")) {
+    if (trainer_given && (flag == "--threads" || flag == "--device")) {
       return cli.Fail(flag +
                       " sets the built-in trainer; with --trainer, the command chooses its own "
-                      "device and threads and measures its own energy");
+                      "device and threads");
     }
   }
   if (std::string error = CheckWritable(output, "nothing was run"); !error.empty()) {
@@ -207,7 +232,11 @@ int Search(const std::vector<std::string>& args) {
 
   std::unique_ptr<search::Trainer> trainer;
   if (trainer_given) {
-    trainer = std::make_unique<search::ExternalTrainer>(trainer_command, StopOnSignals::cancel());
+    auto external =
+        std::make_unique<search::ExternalTrainer>(trainer_command, StopOnSignals::cancel());
+    // A trainer that reports no "energy_j" is measured as `joulecast track` measures a command.
+    external->MeasureWith(ChildMeterOpener(ChildMeterOptionsFromEnvironment(torch_options.meter)));
+    trainer = std::move(external);
   } else {
     Result<const TorchBackend*> torch = LoadTorchBackend();
     if (!torch.ok()) {
@@ -252,7 +281,7 @@ int Search(const std::vector<std::string>& args) {
                     " trials" +
                     (options.study_path == ":memory:"
                          ? std::string(" (in memory: give --study FILE.db to keep them)")
-                         : "; run the same command again to resume " + options.study_path));
+                         : "; run the same command again to resume " + outcome->study_path));
   }
   return 0;
 }

@@ -129,6 +129,13 @@ TEST(BesideModule, OnlyTrainingCommandsLoadIt) {
   EXPECT_EQ(analyze.find("libtorch"), std::string::npos) << analyze;
   EXPECT_EQ(analyze.find("libc10"), std::string::npos) << analyze;
 
+  // track measures and predicts with the meters and the analyzer alone.
+  const std::string track = Loaded("track --no-history --predict " + kModel + " -o " +
+                                   (dir / "t.txt").string() + " -- true");
+  EXPECT_NE(track.find("calling init"), std::string::npos) << track;
+  EXPECT_EQ(track.find("libjoulecast-torch"), std::string::npos) << track;
+  EXPECT_EQ(track.find("libtorch"), std::string::npos) << track;
+
   // calibrate --fit-only loads the back end, then fails: the database does not exist.
   const std::string calibrate = Loaded("calibrate --fit-only --db " + (dir / "none.db").string() +
                                        " -o " + (dir / "p.json").string());

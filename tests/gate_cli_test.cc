@@ -90,13 +90,15 @@ TEST_F(GateCli, ConservativeGatesOnTheUpperBound) {
 
 TEST_F(GateCli, BaselineFromAnalyzeThenABiggerModel) {
   fs::path base = dir_ / "base.json";
-  CommandOutput a = RunCommand(kBin + " analyze " + Model("simplecnn.json") + " --format json -o " +
-                               base.string());
+  // The bundled SimpleCNN carries the paper's run (batch 512, 25 epochs); these checks pin
+  // batch 1 and 1 epoch with flags.
+  CommandOutput a = RunCommand(kBin + " analyze " + Model("simplecnn.json") +
+                               " --batch 1 --epochs 1 --format json -o " + base.string());
   ASSERT_EQ(a.exit_code, 0) << a.err;
 
   // The same model and settings: no increase, no warning.
-  CommandOutput same =
-      Gate(Model("simplecnn.json") + " --baseline " + base.string() + " --max-increase 0%");
+  CommandOutput same = Gate(Model("simplecnn.json") + " --batch 1 --epochs 1 --baseline " +
+                            base.string() + " --max-increase 0%");
   EXPECT_EQ(same.exit_code, 0) << same.err;
   EXPECT_NE(same.err.find("is 0.0% above baseline"), std::string::npos) << same.err;
   EXPECT_EQ(same.out.find("warning:"), std::string::npos) << same.out;
@@ -116,8 +118,8 @@ TEST_F(GateCli, BaselineFromAnalyzeThenABiggerModel) {
       0);
 
   // Other run settings are compared anyway, with a warning. A bigger batch takes fewer steps.
-  CommandOutput batch = Gate(Model("simplecnn.json") + " --batch 64 --baseline " + base.string() +
-                             " --max-increase 5 --format json");
+  CommandOutput batch = Gate(Model("simplecnn.json") + " --batch 64 --epochs 1 --baseline " +
+                             base.string() + " --max-increase 5 --format json");
   EXPECT_EQ(batch.exit_code, 0) << batch.err;
   nlohmann::json j = nlohmann::json::parse(batch.out);
   ASSERT_EQ(j["warnings"].size(), 1u) << batch.out;
@@ -135,8 +137,8 @@ TEST_F(GateCli, BaselineFromAnalyzeThenABiggerModel) {
             1);
 
   // Budget and baseline together: both must pass.
-  CommandOutput both = Gate(Model("simplecnn.json") + " --baseline " + base.string() +
-                            " --max-increase 5 --budget 1J");
+  CommandOutput both = Gate(Model("simplecnn.json") + " --batch 1 --epochs 1 --baseline " +
+                            base.string() + " --max-increase 5 --budget 1J");
   EXPECT_EQ(both.exit_code, 1);
   EXPECT_NE(both.err.find("exceeds budget 1 J"), std::string::npos) << both.err;
   EXPECT_EQ(both.err.find("baseline"), std::string::npos) << both.err;

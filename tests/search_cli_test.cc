@@ -32,7 +32,8 @@ constexpr const char* kSpace = R"({
 
 // Accuracy peaks at lr = 10^-2.5 and drops with depth; energy grows with depth and epochs. Trials
 // with nr_conv = FAIL_CONV (if set) exit 1; SLEEP seconds of sleep make a trial long, and the
-// file STARTED (if set) is created when a trial starts.
+// file STARTED (if set) is created when a trial starts. With BURN set a trial spends that many
+// seconds of CPU time and reports no energy.
 constexpr const char* kTrainer = R"(import json, math, os, sys, time
 r = json.load(sys.stdin)
 p = r["params"]
@@ -46,6 +47,13 @@ acc = 0.9 - 0.05 * abs(math.log10(p["learning_rate"]) + 2.5) - 0.02 * p["nr_conv
 if p["optimizer"] == "sgd":
     acc -= 0.03
 print("training trial", r["trial"])
+if os.environ.get("BURN"):
+    # Reports no energy: joulecast measures it. BURN seconds of CPU time first.
+    end = time.process_time() + float(os.environ["BURN"])
+    while time.process_time() < end:
+        pass
+    print(json.dumps({"accuracy": max(0.0, min(1.0, acc))}))
+    sys.exit(0)
 print(json.dumps({"accuracy": max(0.0, min(1.0, acc)),
                   "energy_j": 50.0 * p["nr_conv"] * r["training"]["epochs"]}))
 )";
@@ -98,6 +106,24 @@ TEST(SearchCli, EachStrategyRunsItsTrials) {
     }
     EXPECT_EQ(points.size(), 6u) << strategy << " proposed a point twice";
     EXPECT_EQ(Count(r.err, " done: accuracy "), 6u) << r.err;
+  }
+}
+
+TEST(SearchCli, ATrainerThatReportsNoEnergyIsMeasured) {
+  Fixture s;
+  CommandOutput r = RunCommand("BURN=0.3 " + kBin + " search " + s.space.string() +
+                               " --strategy random --trials 2 --format json --meter estimate "
+                               "--cpu-watts 10 " + s.Trainer() + " --study " + s.Db());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = Json(r);
+  ASSERT_EQ(j["trials"].size(), 2u);
+  for (const json& t : j["trials"]) {
+    EXPECT_EQ(t["status"], "done");
+    EXPECT_EQ(t["meter"], "estimate");
+    EXPECT_EQ(t["energy_real"], false);
+    // At least the 0.3 s of CPU time burnt at 10 W (Python's start adds to it).
+    EXPECT_GE(t["energy_j"].get<double>(), 3.0) << t.dump();
+    EXPECT_LT(t["energy_j"].get<double>(), 60.0) << t.dump();
   }
 }
 
@@ -333,8 +359,8 @@ TEST(SearchCli, BadInputIsOneLineAndExitTwo) {
                      "--energy-budget takes an energy");
   ExpectOneLineError(Search(s.space.string() + " --energy-budget 50 " + s.Trainer()),
                      "--energy-budget '50': needs a unit");
-  ExpectOneLineError(Search(s.space.string() + " --meter estimate " + s.Trainer()),
-                     "--meter sets the built-in trainer");
+  ExpectOneLineError(Search(s.space.string() + " --threads 2 " + s.Trainer()),
+                     "--threads sets the built-in trainer");
   ExpectOneLineError(
       Search(s.space.string() + " --objectives accuracy,energy --strategy random " + s.Trainer()),
       "--objectives accuracy,energy needs --strategy bo");

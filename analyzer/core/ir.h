@@ -18,6 +18,7 @@
 
 #include "analyzer/core/ops.h"
 #include "analyzer/core/status.h"
+#include "analyzer/core/training_settings.h"
 
 namespace joulecast {
 
@@ -92,6 +93,8 @@ struct Graph {
   std::vector<int> outputs;  ///< Graph outputs.
   int64_t batch = 1;         ///< The batch size shapes are evaluated at.
   bool batch_symbolic = false;  ///< True when the source left the batch open.
+  /// The file's "training" object (JSON architectures); all unset for ONNX models.
+  TrainingSettings training;
 
   /// Adds a tensor and returns its index.
   int AddTensor(Tensor t);

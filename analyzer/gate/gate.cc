@@ -137,6 +137,13 @@ Subject SubjectOf(const Analysis& a) {
   s.profile = {p.source,   a.default_profile, p.created,    p.device,
                p.hardware, p.meter_kind,      p.meter_real, p.meter_description};
   s.run = *a.run;
+  s.carbon = a.carbon.Describe();
+  const ResolvedTraining& t = a.training;
+  auto from = [](SettingSource src) { return std::string(" (") + SettingSourceName(src) + ")"; };
+  s.training = "batch " + std::to_string(t.batch.value) + from(t.batch.source) + ", epochs " +
+               std::to_string(t.epochs.value) + from(t.epochs.source) + ", samples " +
+               std::to_string(t.samples.value) + from(t.samples.source) + ", " + t.precision.value +
+               from(t.precision.source);
   if (!a.step->missing_kinds.empty()) {
     std::string kinds;
     for (Kind k : a.step->missing_kinds)

@@ -42,6 +42,10 @@ struct Subject {
   std::string model_source;
   ProfileInfo profile;
   RunPrediction run;
+  /// Where the carbon intensity came from (CarbonIntensity::Describe); "" when not known.
+  std::string carbon;
+  /// The training settings and where each came from, as the analysis report words them.
+  std::string training;
   /// Reasons the prediction may be low: kinds without a model, unmodelled nodes (one line each).
   std::vector<std::string> caveats;
 };

@@ -98,7 +98,10 @@ std::string Text(const GateResult& r) {
   out +=
       "whole-run emissions " +
       FormatAmount(GramsCo2e(run.total.mid.energy_j, run.run.carbon_g_per_kwh), BudgetUnit::gCO2e) +
-      " at " + FormatAmount(run.run.carbon_g_per_kwh, BudgetUnit::gCO2e) + "/kWh\n\n";
+      " at " + FormatAmount(run.run.carbon_g_per_kwh, BudgetUnit::gCO2e) + "/kWh\n";
+  if (!s.training.empty()) out += "training " + s.training + "\n";
+  if (!s.carbon.empty()) out += "carbon intensity " + s.carbon + "\n";
+  out += "\n";
   std::vector<std::vector<std::string>> rows = {
       {"check", "level", "limit", "predicted", "margin", "result"}};
   for (const Check& c : r.checks) {
@@ -172,6 +175,8 @@ std::string Markdown(const GateResult& r) {
          Md(FormatAmount(GramsCo2e(run.total.mid.energy_j, run.run.carbon_g_per_kwh),
                          BudgetUnit::gCO2e)) +
          " at " + Md(FormatAmount(run.run.carbon_g_per_kwh, BudgetUnit::gCO2e)) + "/kWh.\n\n";
+  if (!s.training.empty()) out += "Training: " + Md(s.training) + ".\n\n";
+  if (!s.carbon.empty()) out += "Carbon intensity " + Md(s.carbon) + ".\n\n";
   out += "Profile " + Md(s.profile.source) +
          (s.profile.is_default ? " (the default: no --profile given)" : "") + ", " +
          Md(Hardware(s.profile)) + "; meter " + Md(s.profile.meter_kind) + ": " +
@@ -286,7 +291,9 @@ std::string Json(const GateResult& r) {
                        {"epochs", run.run.epochs},
                        {"steps_per_epoch", run.steps_per_epoch},
                        {"steps", run.steps},
-                       {"carbon_intensity_g_per_kwh", g}}},
+                       {"carbon_intensity_g_per_kwh", g},
+                       {"carbon_intensity_from", s.carbon},
+                       {"training_from", s.training}}},
                      {"per_step", LevelJson(run.per_step, g)},
                      {"per_epoch", LevelJson(run.per_epoch, g)},
                      {"total", LevelJson(run.total, g)}};

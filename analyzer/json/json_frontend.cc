@@ -1,5 +1,6 @@
 #include "analyzer/json/json_frontend.h"
 
+#include <initializer_list>
 #include <map>
 #include <utility>
 
@@ -33,10 +34,13 @@ using json_internal::SpecError;
 constexpr size_t kMaxFileBytes = size_t{16} << 20;
 constexpr size_t kMaxIdLength = 128;
 
-const std::string_view kPlainFields[] = {"name", "input", "layers"};
-const std::string_view kFamilyFields[] = {"family",           "name",   "input", "nr_conv_layers",
-                                          "nr_linear_layers", "classes"};
+const std::string_view kPlainFields[] = {"name", "input", "layers", "training"};
+const std::string_view kFamilyFields[] = {
+    "family", "name", "input", "nr_conv_layers", "nr_linear_layers", "classes", "training"};
 const std::string_view kInputFields[] = {"shape"};
+const std::string_view kTrainingFields[] = {"batch", "epochs", "samples", "optimizer", "precision"};
+constexpr int64_t kMaxEpochs = int64_t{1} << 20;   // as --epochs
+constexpr int64_t kMaxSamples = int64_t{1} << 40;  // as --samples
 
 // Thrown errors carry their pointer apart so the message reads "<file>: <pointer>: <what>".
 // Pointers hold the user's keys verbatim; `what` has quoted user text escaped already.
@@ -69,6 +73,39 @@ std::vector<int64_t> ReadInputShape(const Fields& top, const LoadOptions& option
     }
   }
   return chw;
+}
+
+// One of `allowed` at `pointer`, or an error listing them.
+std::string ReadChoice(const Json& value, const std::string& pointer, std::string_view what,
+                       std::initializer_list<std::string_view> allowed) {
+  std::string list;
+  for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+  if (!value.is_string()) Expected(pointer, "one of " + list, value);
+  const std::string& text = value.get_ref<const std::string&>();
+  for (std::string_view a : allowed) {
+    if (text == a) return text;
+  }
+  throw SpecError(pointer,
+                  "unknown " + std::string(what) + " " + Quote(text) + "; expected one of " + list);
+}
+
+// The optional "training" object: how the network is trained (docs/json-architecture.md).
+TrainingSettings ReadTraining(const Fields& top) {
+  TrainingSettings t;
+  const Json* training = top.Find("training");
+  if (!training) return t;
+  Fields f(*training, "/training");
+  f.OnlyAllow(kTrainingFields, "in training");
+  if (const Json* v = f.Find("batch")) t.batch = ReadInt(*v, f.At("batch"), 1, kMaxDim);
+  if (const Json* v = f.Find("epochs")) t.epochs = ReadInt(*v, f.At("epochs"), 1, kMaxEpochs);
+  if (const Json* v = f.Find("samples")) t.samples = ReadInt(*v, f.At("samples"), 1, kMaxSamples);
+  if (const Json* v = f.Find("optimizer")) {
+    t.optimizer = ReadChoice(*v, f.At("optimizer"), "optimizer", {"adam", "sgd"});
+  }
+  if (const Json* v = f.Find("precision")) {
+    t.precision = ReadChoice(*v, f.At("precision"), "precision", {"fp32", "bf16", "fp16"});
+  }
+  return t;
 }
 
 std::string ReadName(const Fields& top, const std::string& source) {
@@ -327,17 +364,27 @@ Result<Graph> Load(std::string_view text, const std::string& source, const LoadO
     throw SpecError("", "expected a JSON object at the top level, got " + Describe(doc));
   }
   Fields top(doc, "");
-  if (!top.Find("family")) return BuildPlain(top, source, options);
+  const TrainingSettings training = ReadTraining(top);
+  // The file's batch binds the symbolic batch unless the caller (a flag) binds it.
+  LoadOptions bound = options;
+  if (!bound.batch) bound.batch = training.batch;
+  if (!top.Find("family")) {
+    Graph g = BuildPlain(top, source, bound);
+    g.training = training;
+    return g;
+  }
 
   FamilySpec spec = ReadFamily(top, options);
   Result<std::string> expanded = ExpandFamily(spec, source);
   if (!expanded.ok()) return expanded.status();
   // The expansion has already replaced the input shape; loading it must not replace it again.
   LoadOptions plain;
-  plain.batch = options.batch;
+  plain.batch = bound.batch;
   Json plain_doc = ParseText(*expanded);
   try {
-    return BuildPlain(Fields(plain_doc, ""), source, plain);
+    Graph g = BuildPlain(Fields(plain_doc, ""), source, plain);
+    g.training = training;
+    return g;
   } catch (const SpecError& e) {
     throw SpecError("", "in its expansion as " + spec.family + ": " +
                             (e.pointer().empty() ? "" : e.pointer() + ": ") + e.what());

@@ -62,6 +62,8 @@ std::string Emissions(double grams) {
   return Quantity(grams, "gCO2e");
 }
 
+std::string WattHours(double joules) { return Quantity(joules / 3600, "Wh"); }
+
 std::string Percent(double part, double whole) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", whole > 0 ? 100.0 * part / whole : 0.0);

@@ -20,6 +20,9 @@ std::string Quantity(double v, const char* unit);
 /// Grams of CO2e with three significant digits, in grams up to a tonne ("850 kgCO2e") and in
 /// metric tonnes from there ("1.2 tCO2e", "3.4 ktCO2e"), as large training runs are reported.
 std::string Emissions(double grams);
+/// Joules as watt-hours with an SI prefix, three significant digits: "2.56 mWh", "154 Wh",
+/// "1.2 kWh", "3.4 MWh", "1.1 GWh".
+std::string WattHours(double joules);
 /// `part` as a percentage of `whole`, one decimal: "45.7%"; "0.0%" when whole is not positive.
 std::string Percent(double part, double whole);
 /// A duration for people: seconds with an SI prefix under a minute, then minutes, hours, days.

@@ -8,8 +8,10 @@
 
 #include <string>
 
+#include "analyzer/carbon/carbon.h"
 #include "analyzer/core/costs.h"
 #include "analyzer/core/ir.h"
+#include "analyzer/core/training_settings.h"
 #include "analyzer/energy/predict.h"
 #include "analyzer/energy/profile.h"
 
@@ -26,6 +28,10 @@ struct ReportInput {
   bool default_profile = false;          ///< The profile was picked because none was given.
   /// With `prediction`: per epoch and whole run; null: one epoch of the default samples.
   const RunPrediction* run = nullptr;
+  /// Optional: the training settings used and where each came from.
+  const ResolvedTraining* training = nullptr;
+  /// Optional: the carbon intensity used and where it came from; null: the run's number only.
+  const CarbonIntensity* carbon = nullptr;
 };
 
 /// Renders the analysis in `format`.

@@ -59,16 +59,12 @@ std::string Card(const std::string& big, const std::string& what) {
   return "<div class=\"card\"><b>" + Escape(big) + "</b><span>" + Escape(what) + "</span></div>\n";
 }
 
-std::string Kwh(double joules) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g kWh", KilowattHours(joules));
-  return buf;
-}
+std::string Co2(double joules, double g_per_kwh) { return Emissions(GramsCo2e(joules, g_per_kwh)); }
 
-std::string Co2(double joules, double g_per_kwh) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g gCO2e", GramsCo2e(joules, g_per_kwh));
-  return buf;
+// " (file)": where a training setting came from; "" without the settings.
+std::string From(const ResolvedTraining* t, Setting<int64_t> ResolvedTraining::*setting) {
+  if (!t) return "";
+  return std::string(" (") + SettingSourceName((t->*setting).source) + ")";
 }
 
 double MacsPerSample(const ModelCost& c, const Work& w) {
@@ -95,24 +91,27 @@ std::string PredictionSection(const ReportInput& in) {
          Card(Quantity(r.total.mid.energy_j, "J"),
               "whole run, " + Quantity(r.total.low.energy_j, "J") + " to " +
                   Quantity(r.total.high.energy_j, "J")) +
-         Card(Kwh(r.total.mid.energy_j), "whole run") +
+         Card(WattHours(r.total.mid.energy_j), "whole run") +
          Card(Co2(r.total.mid.energy_j, g), "whole run, at " + Si(g) + " gCO2e/kWh") +
          Card(Duration(r.total.mid.time_s), "training time, " + Duration(r.total.low.time_s) +
                                                 " to " + Duration(r.total.high.time_s)) +
-         "</div>\n<dl id=\"run\">\n" + Pair("epochs", Grouped(r.run.epochs)) +
-         Pair("samples per epoch", Grouped(r.run.samples)) + Pair("batch", Grouped(r.run.batch)) +
-         Pair("steps per epoch", Grouped(r.steps_per_epoch)) + Pair("steps in all", Grouped(r.steps)) +
-         Pair("carbon intensity", Escape(Si(g)) + " gCO2e/kWh (<code>--carbon-intensity</code>)") +
+         "</div>\n<dl id=\"run\">\n" +
+         Pair("epochs", Grouped(r.run.epochs) + From(in.training, &ResolvedTraining::epochs)) +
+         Pair("samples per epoch",
+              Grouped(r.run.samples) + From(in.training, &ResolvedTraining::samples)) +
+         Pair("batch", Grouped(r.run.batch) + From(in.training, &ResolvedTraining::batch)) +
+         Pair("steps per epoch", Grouped(r.steps_per_epoch)) +
+         Pair("steps in all", Grouped(r.steps)) +
+         Pair("carbon intensity",
+              in.carbon ? Escape(in.carbon->Describe())
+                        : Escape(Si(g)) + " gCO2e/kWh (<code>--carbon-intensity</code>)") +
          "</dl>\n<table id=\"totals\">\n" +
-         Row({"", "energy", "interval", "time", "kWh", "gCO2e"},
+         Row({"", "energy", "interval", "time", "electricity", "emissions"},
              {false, true, true, true, true, true}, "th");
   auto row = [&](const char* name, const Bounded& b) {
-    char kwh[32], co2[32];
-    std::snprintf(kwh, sizeof kwh, "%.3g", KilowattHours(b.mid.energy_j));
-    std::snprintf(co2, sizeof co2, "%.3g", GramsCo2e(b.mid.energy_j, g));
     out += Row({name, Quantity(b.mid.energy_j, "J"),
                 Quantity(b.low.energy_j, "J") + " to " + Quantity(b.high.energy_j, "J"),
-                Duration(b.mid.time_s), kwh, co2},
+                Duration(b.mid.time_s), WattHours(b.mid.energy_j), Co2(b.mid.energy_j, g)},
                {false, true, true, true, true, true});
   };
   row("per step", r.per_step);

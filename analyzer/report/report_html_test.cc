@@ -224,10 +224,10 @@ TEST(HtmlReport, PredictionShowsTotalsSharesLayersAndTheProfile) {
   EXPECT_NE(layers.find(">no model</text>"), std::string::npos);   // the relu
   EXPECT_NE(layers.find(">unmodelled</text>"), std::string::npos);  // the custom op
 
-  // 3 epochs of 500 steps of 2 J: 3 kJ, 0.000833 kWh, 0.0833 gCO2e at 100 g/kWh.
+  // 3 epochs of 500 steps of 2 J: 3 kJ, 0.833 Wh, 0.0833 gCO2e at 100 g/kWh.
   EXPECT_NE(html.find("<b>3 kJ</b><span>whole run, 2.4 kJ to 3.6 kJ</span>"), std::string::npos);
-  EXPECT_NE(html.find("<b>0.000833 kWh</b>"), std::string::npos);
-  EXPECT_NE(html.find("<b>0.0833 gCO2e</b><span>whole run, at 100 gCO2e/kWh</span>"),
+  EXPECT_NE(html.find("<b>833 mWh</b>"), std::string::npos);
+  EXPECT_NE(html.find("<b>83.3 mgCO2e</b><span>whole run, at 100 gCO2e/kWh</span>"),
             std::string::npos);
   EXPECT_NE(html.find("<dt>steps in all</dt><dd>1,500</dd>"), std::string::npos);
   EXPECT_NE(html.find("<dt>epochs</dt><dd>3</dd>"), std::string::npos);

@@ -53,6 +53,29 @@ ordered_json BoundedJson(const Bounded& b, double g_per_kwh) {
   return j;
 }
 
+// {"batch": {"value": 512, "source": "file"}, ...}: the settings and where each came from.
+ordered_json TrainingJson(const ResolvedTraining& t) {
+  auto setting = [](const auto& v) {
+    return ordered_json{{"value", v.value}, {"source", SettingSourceName(v.source)}};
+  };
+  return {{"batch", setting(t.batch)},
+          {"epochs", setting(t.epochs)},
+          {"samples", setting(t.samples)},
+          {"optimizer", setting(t.optimizer)},
+          {"precision", setting(t.precision)}};
+}
+
+ordered_json CarbonJson(const CarbonIntensity& c) {
+  ordered_json j = {{"g_per_kwh", c.g_per_kwh}, {"from", c.FromName()}};
+  if (c.from == CarbonIntensity::From::region) {
+    j["region"] = c.region;
+    j["region_name"] = c.region_name;
+    j["year"] = c.year;
+    j["source"] = c.source;
+  }
+  return j;
+}
+
 ordered_json PredictionJson(const ReportInput& in) {
   const Profile& p = *in.profile;
   const StepPrediction& s = *in.prediction;
@@ -68,6 +91,7 @@ ordered_json PredictionJson(const ReportInput& in) {
   j["run"] = {{"batch", r.run.batch}, {"samples", r.run.samples}, {"epochs", r.run.epochs},
               {"steps_per_epoch", r.steps_per_epoch}, {"steps", r.steps},
               {"carbon_intensity_g_per_kwh", g}};
+  if (in.carbon) j["carbon"] = CarbonJson(*in.carbon);
   j["per_step"] = BoundedJson(r.per_step, g);
   j["per_epoch"] = BoundedJson(r.per_epoch, g);
   j["total"] = BoundedJson(r.total, g);
@@ -121,6 +145,7 @@ std::string Json(const ReportInput& in) {
   model["buffers"] = c.buffers.value();
   model["macs"] = Number(c.PerSample(c.total.macs_fwd));
   j["model"] = model;
+  if (in.training) j["training"] = TrainingJson(*in.training);
   j["per_sample"] = WorkJson(c.total, c, true);
   j["per_batch"] = WorkJson(c.total, c, false);
   j["memory"] = {{"param_bytes", c.param_bytes.value()},

@@ -63,6 +63,16 @@ class Columns {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// "batch 512 (file), 25 epochs (file) of 60,000 samples (file), adam (file), fp32 (default)".
+std::string TrainingLine(const ResolvedTraining& t) {
+  auto from = [](SettingSource s) { return std::string(" (") + SettingSourceName(s) + ")"; };
+  return "batch " + std::to_string(t.batch.value) + from(t.batch.source) + ", " +
+         std::to_string(t.epochs.value) + (t.epochs.value == 1 ? " epoch" : " epochs") +
+         from(t.epochs.source) + " of " + Grouped(t.samples.value) + " samples" +
+         from(t.samples.source) + ", " + t.optimizer.value + from(t.optimizer.source) + ", " +
+         t.precision.value + from(t.precision.source);
+}
+
 // The predicted energy and time of one training step, and what the numbers rest on.
 std::string PredictionSection(const ReportInput& in, bool md) {
   const ModelCost& c = *in.cost;
@@ -76,15 +86,13 @@ std::string PredictionSection(const ReportInput& in, bool md) {
          " of " + Grouped(r.run.samples) + " samples at batch " + std::to_string(c.batch) + ": " +
          Grouped(r.steps_per_epoch) + " steps per epoch, " + Grouped(r.steps) + " in all\n";
   if (md) out += "\n";
-  Columns run({"", "energy", "interval", "time", "kWh", "gCO2e"},
+  Columns run({"", "energy", "interval", "time", "electricity", "emissions"},
               {false, true, true, true, true, true});
   auto row = [&](const char* name, const Bounded& b) {
-    char kwh[32], co2[32];
-    std::snprintf(kwh, sizeof kwh, "%.3g", KilowattHours(b.mid.energy_j));
-    std::snprintf(co2, sizeof co2, "%.3g", GramsCo2e(b.mid.energy_j, g));
     run.Row({name, Quantity(b.mid.energy_j, "J"),
              Quantity(b.low.energy_j, "J") + " to " + Quantity(b.high.energy_j, "J"),
-             Quantity(b.mid.time_s, "s"), kwh, co2});
+             Quantity(b.mid.time_s, "s"), WattHours(b.mid.energy_j),
+             Emissions(GramsCo2e(b.mid.energy_j, g))});
   };
   row("per step", r.per_step);
   row("per epoch", r.per_epoch);
@@ -93,9 +101,15 @@ std::string PredictionSection(const ReportInput& in, bool md) {
   if (!md) {
     for (size_t pos = 0; pos < runs.size(); pos = runs.find('\n', pos) + 1) runs.insert(pos, indent);
   }
-  char intensity[64];
-  std::snprintf(intensity, sizeof intensity, "%g", g);
-  out += runs + (md ? "\n" : indent) + "gCO2e at " + intensity + " g/kWh (--carbon-intensity)\n";
+  std::string intensity;
+  if (in.carbon) {
+    intensity = in.carbon->Describe();
+  } else {
+    char flag[64];
+    std::snprintf(flag, sizeof flag, "%g gCO2e/kWh", g);
+    intensity = flag;
+  }
+  out += runs + (md ? "\n" : indent) + "emissions at " + intensity + "\n";
   out += md ? "\n#### Per kind, one training step\n\n" : "\n" + indent + "per kind, one step:\n";
   Columns kinds({"kind", "energy/step", "share", "time/step"}, {false, true, true, true});
   for (int k = 0; k < kNumKinds; ++k) {
@@ -159,11 +173,14 @@ std::string Table(const ReportInput& in, bool md) {
     out += "Source `" + g.source + "`, batch " + batch + ". Parameters " + Grouped(c.params.value()) +
            ", buffers " + Grouped(c.buffers.value()) + ", forward MACs per sample " +
            Si(c.PerSample(c.total.macs_fwd)) + ".\n\n";
+    if (in.training) out += "Training: " + TrainingLine(*in.training) + ".\n\n";
   } else {
     out += title + " (" + g.source + ")\n";
     out += "batch " + batch + "; parameters " + Grouped(c.params.value()) + "; buffers " +
            Grouped(c.buffers.value()) + "; forward MACs per sample " +
-           Si(c.PerSample(c.total.macs_fwd)) + "\n\n";
+           Si(c.PerSample(c.total.macs_fwd)) + "\n";
+    if (in.training) out += "training: " + TrainingLine(*in.training) + "\n";
+    out += "\n";
   }
 
   std::vector<std::string> header = {"layer", "op", "kind", "output shape", "params", "MACs/sample"};

@@ -76,7 +76,7 @@ TEST(Report, PredictionSaysWhatItRestsOnAndThatTheMeterIsAnEstimate) {
   std::string t = RenderReport(in, ReportFormat::text);
   EXPECT_NE(t.find("3 epochs of 1,000 samples at batch 2: 500 steps per epoch, 1,500 in all"),
             std::string::npos) << t;
-  EXPECT_NE(t.find("gCO2e at 100 g/kWh"), std::string::npos) << t;
+  EXPECT_NE(t.find("emissions at 100 gCO2e/kWh"), std::string::npos) << t;
   EXPECT_NE(t.find("profile dev.json (the default: no --profile given)"), std::string::npos) << t;
   EXPECT_NE(t.find("estimated, not measured"), std::string::npos) << t;
   EXPECT_NE(t.find("no model in the profile for: relu pool other"), std::string::npos) << t;

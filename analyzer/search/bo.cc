@@ -96,6 +96,23 @@ class BoStrategy : public Strategy {
     Result<GaussianProcess> gp = GaussianProcess::Fit(x, y, gp_options);
     // A covariance singular even with jitter (only pathological histories): keep searching.
     if (!gp.ok()) return sampler_.Propose(history, energy);
+    // Trials running elsewhere join the data (and the incumbent, and the Pareto front) at the
+    // accuracy they are believed to reach.
+    const std::vector<Observation> believed = Believed(*gp, history, y);
+    if (!believed.empty()) {
+      for (const Observation& o : believed) {
+        x.push_back(ToUnit(space_, o.params));
+        y.push_back(o.accuracy);
+      }
+      GpOptions fixed;
+      fixed.optimise = false;
+      fixed.initial = gp->hyperparameters();
+      Result<GaussianProcess> conditioned = GaussianProcess::Fit(x, y, fixed);
+      if (conditioned.ok()) {
+        gp = std::move(conditioned);
+        for (const Observation& o : believed) ok.push_back(&o);
+      }
+    }
 
     cache_.ResetCounts();
     const std::set<Params> tried = TriedPoints(history);
@@ -135,6 +152,45 @@ class BoStrategy : public Strategy {
   }
 
  private:
+  // The trials still running in other workers, as observations of what they are believed to
+  // score (options_.pending): Kriging believer, the GP's mean there, capped at the best observed
+  // accuracy; a constant liar, the worst, mean or best accuracy observed. With them in the data
+  // the posterior variance collapses around pending points, so the acquisition stops pointing at
+  // them and parallel workers spread out. The hyperparameters stay those fitted on the finished
+  // trials. Empty for "ignore".
+  std::vector<Observation> Believed(const GaussianProcess& gp,
+                                    const std::vector<Observation>& history,
+                                    const std::vector<double>& y) const {
+    std::vector<Observation> believed;
+    if (options_.pending == "ignore") return believed;
+    for (const Observation& o : history) {
+      if (o.pending) believed.push_back(o);
+    }
+    if (believed.empty()) return believed;
+    double lie = 0;
+    if (options_.pending == "constant-liar-min") {
+      lie = *std::min_element(y.begin(), y.end());
+    } else if (options_.pending == "constant-liar-max") {
+      lie = *std::max_element(y.begin(), y.end());
+    } else {
+      lie = std::accumulate(y.begin(), y.end(), 0.0) / static_cast<double>(y.size());
+    }
+    std::vector<std::vector<double>> points;
+    for (const Observation& o : believed) points.push_back(ToUnit(space_, o.params));
+    std::vector<double> mean, variance;
+    if (options_.pending == "kriging-believer") gp.Predict(points, &mean, &variance);
+    const double best = *std::max_element(y.begin(), y.end());
+    for (size_t i = 0; i < believed.size(); ++i) {
+      believed[i].ok = true;
+      believed[i].pending = false;
+      // Never believed better than the best finished trial: a GP extrapolating a trend to a
+      // corner of the space would otherwise believe every worker's pending point there the new
+      // optimum, and send the next worker beside it.
+      believed[i].accuracy = mean.empty() ? lie : std::min(mean[i], best);
+    }
+    return believed;
+  }
+
   // The candidate set: `candidates` points of a scrambled Halton sequence shifted by the seed
   // and the history's length, snapped to their cells, without points tried before or repeated.
   std::vector<Candidate> Candidates(size_t n, const std::set<Params>& tried) const {

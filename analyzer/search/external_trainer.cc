@@ -130,7 +130,8 @@ std::string TrialRequestJson(const TrialRequest& r) {
   return j.dump();
 }
 
-TrialOutcome ParseTrainerOutput(const std::string& output) {
+TrialOutcome ParseTrainerOutput(const std::string& output,
+                                const std::optional<MeteredEnergy>& metered) {
   const std::string kExample =
       " (its last line must be a JSON object such as {\"accuracy\": 0.9, \"energy_j\": 120})";
   const std::string line = LastLine(output);
@@ -151,13 +152,25 @@ TrialOutcome ParseTrainerOutput(const std::string& output) {
     return "";
   };
   if (std::string e = number("accuracy", &o.accuracy); !e.empty()) return Failed(e);
-  if (std::string e = number("energy_j", &o.energy_j); !e.empty()) return Failed(e);
+  const bool use_metered = metered && !j.contains("energy_j");
+  if (use_metered) {
+    o.energy_j = metered->energy_j;
+  } else if (std::string e = number("energy_j", &o.energy_j); !e.empty()) {
+    return Failed(e);
+  }
   if (o.accuracy < 0 || o.accuracy > 1) {
     return Failed("the trainer's \"accuracy\" " + j["accuracy"].dump() +
                   " is not in [0, 1] (a fraction, not a percentage)");
   }
   if (o.energy_j < 0) return Failed("the trainer's \"energy_j\" is negative");
   o.meter = "external";
+  if (use_metered) {
+    // What joulecast measured; the trainer's own "meter" and "energy_real" describe its number.
+    o.meter = metered->meter;
+    o.energy_real = metered->real;
+    o.ok = true;
+    return o;
+  }
   if (auto it = j.find("meter"); it != j.end()) {
     if (!it->is_string()) return Failed("the trainer's \"meter\" is not a string");
     o.meter = Cut(it->get<std::string>(), 64);
@@ -180,6 +193,12 @@ Result<TrialOutcome> ExternalTrainer::Train(const TrialRequest& request) {
   } catch (const std::exception& e) {
     return Status::Error("trial " + std::to_string(request.trial) +
                          ": cannot write the trainer's input: " + e.what());
+  }
+  std::unique_ptr<ChildMeter> meter;
+  if (open_meter_) {
+    std::string error;
+    meter = open_meter_(&error);
+    if (!meter) return Status::Error("--trainer: cannot measure the trainer's energy: " + error);
   }
   const auto t0 = std::chrono::steady_clock::now();
   Fds fds;
@@ -226,6 +245,8 @@ Result<TrialOutcome> ExternalTrainer::Train(const TrialRequest& request) {
   Fds::Close(fds.v[kInRead]);
   Fds::Close(fds.v[kOutWrite]);
   Fds::Close(fds.v[kErrWrite]);
+  std::string meter_error = meter ? meter->Start(pid) : "";
+  auto last_read = std::chrono::steady_clock::now();
   for (int i : {kInWrite, kOutRead, kErrRead}) {
     fcntl(fds.v[i], F_SETFL, fcntl(fds.v[i], F_GETFL) | O_NONBLOCK);
   }
@@ -259,6 +280,12 @@ Result<TrialOutcome> ExternalTrainer::Train(const TrialRequest& request) {
       if (fds.v[kErrRead] >= 0) {
         err_at = n;
         p[n++] = {fds.v[kErrRead], POLLIN, 0};
+      }
+      // Counters wrap (RAPL within minutes at full load): read them every half second.
+      if (meter && meter_error.empty() &&
+          std::chrono::steady_clock::now() - last_read > std::chrono::milliseconds(500)) {
+        meter_error = meter->Poll(nullptr);
+        last_read = std::chrono::steady_clock::now();
       }
       int ready = poll(p, n, 100);
       if (ready < 0 && errno != EINTR) break;
@@ -296,6 +323,19 @@ Result<TrialOutcome> ExternalTrainer::Train(const TrialRequest& request) {
   }
   const double time_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::optional<MeteredEnergy> metered;
+  if (meter) {
+    if (meter_error.empty()) meter_error = meter->Finish();
+    if (!meter_error.empty()) {
+      return Status::Error("trial " + std::to_string(request.trial) +
+                           ": measuring the trainer's energy: " + meter_error);
+    }
+    MeteredEnergy m;
+    for (const DeviceEnergy& d : meter->devices()) m.energy_j += d.energy_j;
+    m.real = meter->real();
+    m.meter = meter->kind();
+    metered = m;
+  }
   if (cancelled) {
     return Status::Error("trial " + std::to_string(request.trial) +
                          ": interrupted: the trainer was stopped");
@@ -308,7 +348,7 @@ Result<TrialOutcome> ExternalTrainer::Train(const TrialRequest& request) {
     outcome = Failed("the trainer exited with status " + std::to_string(WEXITSTATUS(status)) +
                      (why.empty() ? "" : ": " + why));
   } else {
-    outcome = ParseTrainerOutput(out);
+    outcome = ParseTrainerOutput(out, metered);
   }
   outcome.time_s = time_s;
   return outcome;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -132,6 +133,83 @@ TEST(ExternalTrainer, ParsesOutput) {
     EXPECT_FALSE(o.ok) << b.output;
     EXPECT_NE(o.error.find(b.error), std::string::npos) << b.output << " -> " << o.error;
   }
+}
+
+// What a FakeChildMeter was asked; it outlives the meters the trainer owns.
+struct MeterCalls {
+  pid_t started_pid = 0;
+  int polls = 0;
+  bool finished = false;
+};
+
+// A meter that reports the energy the test sets, and records what it was asked.
+class FakeChildMeter : public ChildMeter {
+ public:
+  FakeChildMeter(double energy_j, MeterCalls* calls)
+      : devices_{{"cpu", "estimate", false, "fake", 0}}, energy_j_(energy_j), calls_(calls) {}
+  std::string Start(pid_t pid) override {
+    calls_->started_pid = pid;
+    return "";
+  }
+  std::string Poll(double* energy_j) override {
+    ++calls_->polls;
+    if (energy_j) *energy_j = 0;
+    return "";
+  }
+  std::string Finish() override {
+    devices_[0].energy_j = energy_j_;
+    calls_->finished = true;
+    return "";
+  }
+  const std::vector<DeviceEnergy>& devices() const override { return devices_; }
+  std::string kind() const override { return "estimate"; }
+  bool real() const override { return false; }
+
+ private:
+  std::vector<DeviceEnergy> devices_;
+  double energy_j_ = 0;
+  MeterCalls* calls_;
+};
+
+TEST(ExternalTrainer, MeasuresTheTrainerWhenItReportsNoEnergy) {
+  MeterCalls calls;
+  ExternalTrainer trainer("sleep 0.7; echo '{\"accuracy\": 0.5}'");
+  trainer.MeasureWith([&](std::string*) {
+    return std::unique_ptr<ChildMeter>(std::make_unique<FakeChildMeter>(42.5, &calls));
+  });
+  Result<TrialOutcome> o = trainer.Train(Request());
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  ASSERT_TRUE(o->ok) << o->error;
+  EXPECT_DOUBLE_EQ(o->energy_j, 42.5);
+  EXPECT_EQ(o->meter, "estimate");
+  EXPECT_FALSE(o->energy_real);
+  EXPECT_GT(calls.started_pid, 0);
+  EXPECT_GE(calls.polls, 1) << "read while the trainer ran";
+  EXPECT_TRUE(calls.finished);
+
+  // A trainer that reports its energy keeps its own number and meter.
+  ExternalTrainer reporting("echo '{\"accuracy\": 0.5, \"energy_j\": 7, \"meter\": \"zeus\"}'");
+  MeterCalls ignored;
+  reporting.MeasureWith([&](std::string*) {
+    return std::unique_ptr<ChildMeter>(std::make_unique<FakeChildMeter>(99, &ignored));
+  });
+  Result<TrialOutcome> own = reporting.Train(Request());
+  ASSERT_TRUE(own.ok() && own->ok);
+  EXPECT_DOUBLE_EQ(own->energy_j, 7);
+  EXPECT_EQ(own->meter, "zeus");
+
+  // Without a meter, "energy_j" is still required.
+  EXPECT_FALSE(ParseTrainerOutput("{\"accuracy\": 0.5}").ok);
+
+  // A meter that cannot open stops the search with its reason.
+  ExternalTrainer broken("true");
+  broken.MeasureWith([](std::string* error) {
+    *error = "RAPL: no powercap tree";
+    return std::unique_ptr<ChildMeter>();
+  });
+  Result<TrialOutcome> b = broken.Train(Request());
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("RAPL: no powercap tree"), std::string::npos);
 }
 
 }  // namespace

@@ -1,10 +1,15 @@
 #include "analyzer/search/search.h"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <utility>
 
 #include "analyzer/core/costs.h"
@@ -52,8 +57,8 @@ Result<std::string> ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-// The strategy's view of the study: running trials (another worker's) count as not ok, so they
-// are not proposed again.
+// The strategy's view of the study: running trials (another worker's) are pending, so they are
+// not proposed again and BO conditions on them (StrategyOptions::pending).
 std::vector<Observation> History(const Space& space, const std::vector<StudyTrial>& trials) {
   std::vector<Observation> history;
   for (const StudyTrial& t : trials) {
@@ -62,6 +67,7 @@ std::vector<Observation> History(const Space& space, const std::vector<StudyTria
     Observation o;
     o.params = std::move(*params);
     o.ok = t.status == "done" && t.accuracy.has_value();
+    o.pending = t.status == "running";
     o.accuracy = t.accuracy.value_or(0);
     o.energy_j = t.energy_j.value_or(0);
     o.predicted_energy_j = t.predicted_energy_j.value_or(0);
@@ -74,6 +80,48 @@ bool EnergyAware(const StrategyOptions& o) {
   bool pareto = false;
   for (const std::string& objective : o.objectives) pareto = pareto || objective == "energy";
   return o.energy_budget_j.has_value() || o.acquisition == "ei-per-joule" || pareto;
+}
+
+// Renews a trial's lease every third of it from a thread of its own while the trial trains,
+// and says once if the lease was lost (the trial's result will then be refused).
+class LeaseKeeper {
+ public:
+  LeaseKeeper(StudyStorage& study, int number, double lease_s,
+              const std::function<void(const std::string&)>& say)
+      : thread_([this, &study, number, lease_s, say] {
+          const auto period = std::chrono::duration<double>(lease_s / 3);
+          std::unique_lock lock(mutex_);
+          bool warned = false;
+          while (!cv_.wait_for(lock, period, [this] { return done_; })) {
+            lock.unlock();
+            Status s = study.Heartbeat(number);
+            lock.lock();
+            if (!s.ok() && !warned && !done_) {
+              say("warning: " + s.message());
+              warned = true;
+            }
+          }
+        }) {}
+  ~LeaseKeeper() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// How long a worker with nothing to claim waits before it looks again for a trial whose lease
+// ran out: a third of the lease, from 0.2 s to 5 s.
+std::chrono::milliseconds PollInterval(double lease_s) {
+  return std::chrono::milliseconds(static_cast<int64_t>(std::clamp(lease_s / 3, 0.2, 5.0) * 1000));
 }
 
 }  // namespace
@@ -189,11 +237,18 @@ Result<SearchOutcome> RunSearch(const SearchOptions& options, Trainer& trainer,
 
   Result<StudyKey> key = KeyFor(*text, options.space_path, options.strategy);
   if (!key.ok()) return key.status();
-  Result<std::unique_ptr<Study>> opened = Study::Open(options.study_path, *key, options.lease_s);
+  StudyOptions study_options;
+  study_options.name = options.study_name;
+  study_options.lease_s = options.lease_s;
+  Result<std::unique_ptr<StudyStorage>> opened = OpenStudy(options.study_path, *key, study_options);
   if (!opened.ok()) return opened.status();
-  Study& study = **opened;
+  StudyStorage& study = **opened;
   out.key = study.key();
-  out.study_path = options.study_path;
+  out.study_path = Redacted(options.study_path);
+  out.study_name = options.study_name;
+  const std::string where = out.study_path + (options.study_name == kDefaultStudyName
+                                                  ? std::string()
+                                                  : " (study " + options.study_name + ")");
 
   EnergyOracle oracle(out.space, out.profile ? &*out.profile : nullptr, options.precision);
   const EnergyPredictor predictor = [&](const Params& p) -> Result<double> {
@@ -226,11 +281,12 @@ Result<SearchOutcome> RunSearch(const SearchOptions& options, Trainer& trainer,
       done += t.status != "running";
       running += t.status == "running";
     }
-    say("resuming " + options.study_path + ": " + std::to_string(done) + " trials finished" +
+    say("resuming " + where + ": " + std::to_string(done) + " trials finished" +
         (running ? ", " + std::to_string(running) + " running or left running" : std::string()) +
         "; the study is to hold " + std::to_string(options.trials));
   }
 
+  bool said_waiting = false;
   for (;;) {
     if (stop && stop->load()) {
       out.interrupted = true;
@@ -249,11 +305,21 @@ Result<SearchOutcome> RunSearch(const SearchOptions& options, Trainer& trainer,
       say("the " + options.strategy.strategy + " strategy has no more points to propose");
       break;
     }
-    if (claim->kind == Claim::Kind::full) break;
+    if (claim->kind == Claim::Kind::full && claim->running == 0) break;
+    if (claim->kind == Claim::Kind::full) {
+      if (!said_waiting) {
+        say("waiting for " + std::to_string(claim->running) +
+            " trials running in other workers (taking over any whose lease runs out)");
+        said_waiting = true;
+      }
+      std::this_thread::sleep_for(PollInterval(options.lease_s));
+      continue;
+    }
+    said_waiting = false;
     const StudyTrial& t = claim->trial;
     Result<Params> params = ParamsFromJson(t.params_json, out.space);
     if (!params.ok()) {
-      return Status::Error(options.study_path + ": trial " + std::to_string(t.number) + ": " +
+      return Status::Error(where + ": trial " + std::to_string(t.number) + ": " +
                            params.status().message());
     }
     TrialRequest request;
@@ -271,8 +337,10 @@ Result<SearchOutcome> RunSearch(const SearchOptions& options, Trainer& trainer,
     std::string predicted =
         t.predicted_energy_j ? ", predicted " + Joules(*t.predicted_energy_j) : std::string();
     say(std::string(claim->rerun ? "re-running" : "trial") + " " + std::to_string(t.number) +
-        (claim->rerun ? " (left running by a worker that is gone)" : "") + ": " +
-        ParamsLabel(*params) + predicted);
+        (claim->rerun
+             ? " (left running by a worker that is gone), attempt " + std::to_string(t.runs)
+             : std::string()) +
+        ": " + ParamsLabel(*params) + predicted);
 
     TrialOutcome outcome;
     if (!cannot_build.ok()) {
@@ -280,7 +348,10 @@ Result<SearchOutcome> RunSearch(const SearchOptions& options, Trainer& trainer,
       outcome.error = cannot_build.message();
     } else {
       request.architecture_json = *architecture;
-      Result<TrialOutcome> trained = trainer.Train(request);
+      Result<TrialOutcome> trained = [&] {
+        LeaseKeeper lease(study, t.number, options.lease_s, say);
+        return trainer.Train(request);
+      }();
       if (!trained.ok()) {
         Status released = study.Release(t.number);
         return Status::Error(trained.status().message() + " (trial " + std::to_string(t.number) +

@@ -17,7 +17,7 @@
 #include "analyzer/energy/profile.h"
 #include "analyzer/search/space.h"
 #include "analyzer/search/strategy.h"
-#include "analyzer/search/study.h"
+#include "analyzer/search/study_storage.h"
 #include "analyzer/search/trainer.h"
 
 namespace joulecast::search {
@@ -49,14 +49,18 @@ class EnergyOracle {
 
 struct SearchOptions {
   std::string space_path;
-  StrategyOptions strategy;             ///< Its budget_trials is set from `trials`.
-  int trials = 25;                      ///< Trials the study should hold when the search ends.
-  std::string study_path = ":memory:";  ///< The study database; ":memory:" keeps nothing.
+  StrategyOptions strategy;  ///< Its budget_trials is set from `trials`.
+  int trials = 25;           ///< Trials the study should hold when the search ends.
+  /// The study: an SQLite file (":memory:" keeps nothing) or a postgresql:// URL.
+  std::string study_path = ":memory:";
+  std::string study_name = kDefaultStudyName;  ///< The study inside it (--study-name).
   /// The profile predictions use; empty: `default_profile_path` if that file exists, else no
   /// predictions (then the energy-aware options are errors).
   std::string profile_path;
   std::string default_profile_path;
-  double lease_s = 24 * 3600;  ///< Study::Open's lease.
+  /// A running trial's lease (seconds): renewed every third of it while the trial trains; a
+  /// trial not renewed for this long is taken over by another worker.
+  double lease_s = 60;
   /// Training precision the predictions are for (fp32, bf16, fp16); the profile must have it.
   std::string precision = "fp32";
 };
@@ -65,7 +69,8 @@ struct SearchOptions {
 struct SearchOutcome {
   Space space;
   StudyKey key;
-  std::string study_path;
+  std::string study_path;  ///< Without a URL's password.
+  std::string study_name;
   std::optional<Profile> profile;  ///< The profile predictions used.
   bool default_profile = false;    ///< It was picked because none was given.
   std::vector<StudyTrial> trials;  ///< Every trial of the study, in number order.
@@ -86,9 +91,12 @@ Result<StudyKey> KeyFor(const std::string& space_text, const std::string& space_
 
 /// Runs the search. `stop` (if given) is checked between trials: once true, the search ends
 /// after the current trial with interrupted = true. `log` gets one line per event (a trial
-/// started or finished, a resumed or re-run trial). Errors, one line: a bad space, profile or
+/// started or finished, a resumed or re-run trial). While the study holds the asked number of
+/// trials but some still run in other workers, it waits, and takes over any whose lease runs
+/// out, so that it ends with every trial finished. Errors, one line: a bad space, profile or
 /// options; a study that cannot be opened or was made with other options; a trainer error
-/// (the trial it was running is released for the next run to redo).
+/// (the trial it was running is released for the next run to redo); a study server that
+/// cannot be reached.
 Result<SearchOutcome> RunSearch(const SearchOptions& options, Trainer& trainer,
                                 const std::atomic<bool>* stop = nullptr,
                                 const std::function<void(const std::string&)>& log = nullptr);

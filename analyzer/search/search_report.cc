@@ -59,6 +59,7 @@ Json StudyJson(const StudyReport& r) {
   Json j;
   j["schema"] = "joulecast.search/1";
   j["study"] = r.path;
+  j["study_name"] = r.name;
   j["space"] = r.key.space_source;
   Json options = Json::object();
   for (const auto& [flag, value] : r.key.options) options[flag] = value;
@@ -103,15 +104,16 @@ std::string Accuracy(const std::optional<double>& v) {
 
 }  // namespace
 
-Result<StudyReport> LoadStudyReport(const std::string& path) {
+Result<StudyReport> LoadStudyReport(const std::string& path, const std::string& name) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
+  if (!IsPostgresUrl(path) && !std::filesystem::is_regular_file(path, ec)) {
     return Status::Error(path + ": no such study file");
   }
-  Result<std::unique_ptr<Study>> study = Study::OpenReadOnly(path);
+  Result<std::unique_ptr<StudyStorage>> study = OpenStudyReadOnly(path, name);
   if (!study.ok()) return study.status();
   StudyReport r;
-  r.path = path;
+  r.path = Redacted(path);
+  r.name = name;
   r.key = (*study)->key();
   Result<Space> space = ParseSpace(r.key.space, r.key.space_source);
   if (!space.ok()) return Status::Error(path + ": its space: " + space.status().message());
@@ -126,6 +128,7 @@ Result<StudyReport> LoadStudyReport(const std::string& path) {
 Result<StudyReport> ReportOf(const SearchOutcome& o) {
   StudyReport r;
   r.path = o.study_path;
+  r.name = o.study_name;
   r.key = o.key;
   r.space = o.space;
   r.trials = o.trials;
@@ -159,6 +162,7 @@ std::string StudyLabel(const StudyReport& r) {
     label += " budget";
   }
   if (r.path != ":memory:") label += " " + std::filesystem::path(r.path).filename().string();
+  if (r.name != kDefaultStudyName) label += " " + r.name;
   return label;
 }
 
@@ -222,12 +226,15 @@ std::string SearchText(const StudyReport& r) {
   if (Option(r, "energy-budget") != "none") {
     out += ", energy budget " + Option(r, "energy-budget");
   }
-  out += "\nstudy " +
-         (r.path == ":memory:" ? std::string("in memory (not saved: give --study)") : r.path) +
-         ": " + std::to_string(r.trials.size()) + " trials, " + std::to_string(done) + " done, " +
-         std::to_string(failed) + " failed" +
-         (running ? ", " + std::to_string(running) + " running" : std::string()) +
-         "; training energy spent " + report::Quantity(EnergySpent(r), "J") + "\n";
+  out +=
+      "\nstudy " +
+      (r.path == ":memory:"
+           ? std::string("in memory (not saved: give --study)")
+           : r.path + (r.name == kDefaultStudyName ? std::string() : " (study " + r.name + ")")) +
+      ": " + std::to_string(r.trials.size()) + " trials, " + std::to_string(done) + " done, " +
+      std::to_string(failed) + " failed" +
+      (running ? ", " + std::to_string(running) + " running" : std::string()) +
+      "; training energy spent " + report::Quantity(EnergySpent(r), "J") + "\n";
   if (!r.profile_source.empty()) {
     out += "predicted with " + r.profile_source + " (meter " + r.profile_meter +
            (r.profile_meter_real ? ")" : ": estimated, not measured)") + "\n";

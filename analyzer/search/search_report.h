@@ -10,25 +10,28 @@
 #include "analyzer/core/status.h"
 #include "analyzer/search/search.h"
 #include "analyzer/search/space.h"
-#include "analyzer/search/study.h"
+#include "analyzer/search/study_storage.h"
 
 namespace joulecast::search {
 
 /// One study, ready to render.
 struct StudyReport {
-  std::string path;                ///< The study file (":memory:" for one not kept).
-  StudyKey key;                    ///< Its space and options.
-  Space space;                     ///< Parsed from key.space.
-  std::vector<StudyTrial> trials;  ///< In number order.
-  std::vector<Params> params;      ///< Parallel to trials.
+  std::string path;  ///< The study file or URL (":memory:" for one not kept), no password.
+  std::string name = kDefaultStudyName;  ///< The study's name in it (--study-name).
+  StudyKey key;                          ///< Its space and options.
+  Space space;                           ///< Parsed from key.space.
+  std::vector<StudyTrial> trials;        ///< In number order.
+  std::vector<Params> params;            ///< Parallel to trials.
   /// The profile the predictions were made with, when known (a search just run).
   std::string profile_source;
   std::string profile_meter;  ///< Its meter kind; empty when unknown.
   bool profile_meter_real = false;
 };
 
-/// Reads a study file for a report (never writes). Errors name the file.
-Result<StudyReport> LoadStudyReport(const std::string& path);
+/// Reads study `name` of a file or a PostgreSQL URL for a report (never writes). Errors name
+/// the file or URL.
+Result<StudyReport> LoadStudyReport(const std::string& path,
+                                    const std::string& name = kDefaultStudyName);
 /// The report of a search just run.
 Result<StudyReport> ReportOf(const SearchOutcome& outcome);
 

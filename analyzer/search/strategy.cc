@@ -92,6 +92,13 @@ Result<std::unique_ptr<Strategy>> MakeStrategy(const Space& space, const Strateg
         "--objectives accuracy,energy needs --strategy bo (expected "
         "hypervolume improvement)");
   }
+  const std::string& pending = options.pending;
+  if (pending != "kriging-believer" && pending != "constant-liar-min" &&
+      pending != "constant-liar-mean" && pending != "constant-liar-max" && pending != "ignore") {
+    return Status::Error("--pending: unknown \"" + pending +
+                         "\"; use kriging-believer, constant-liar-min, constant-liar-mean, "
+                         "constant-liar-max or ignore");
+  }
   if (options.initial_trials < 0) return Status::Error("--initial-trials: must be at least 0");
   if (options.candidates < 1 || options.candidates > 10'000'000) {
     return Status::Error("--candidates: must be from 1 to 10,000,000");

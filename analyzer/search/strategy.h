@@ -21,6 +21,9 @@ namespace joulecast::search {
 struct Observation {
   Params params;
   bool ok = false;            ///< False: the trial failed (no accuracy); it is not re-proposed.
+  /// The trial still runs (in another worker): no accuracy yet, not re-proposed, and BO
+  /// conditions on it as StrategyOptions::pending says.
+  bool pending = false;
   double accuracy = 0;        ///< Validation accuracy in [0, 1] (the objective, maximised).
   double energy_j = 0;        ///< Measured training energy (0 when unknown).
   double predicted_energy_j = 0;
@@ -38,6 +41,12 @@ struct StrategyOptions {
   int grid_points = 5;             ///< Grid: points per real parameter (integers: all values).
   int budget_trials = 25;          ///< The search's trial budget (cools ei-per-joule, sizes grid).
   std::optional<double> energy_budget_j;  ///< Never propose a point predicted above this.
+  /// BO: how trials still running (pending) count in a proposal, so that parallel workers do
+  /// not propose the same region: "kriging-believer" (default: each pending point is believed
+  /// to score the GP's mean there), "constant-liar-min", "-mean" or "-max" (each is believed to
+  /// score the worst, mean or best accuracy observed), or "ignore" (pending points are only
+  /// never proposed again).
+  std::string pending = "kriging-believer";
   uint64_t seed = 1;
 };
 

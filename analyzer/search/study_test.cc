@@ -1,7 +1,5 @@
 // The study database: creation, resume, option and space mismatches, stale running trials
 // re-run under their number, the lease, and two worker processes sharing one file.
-#include "analyzer/search/study.h"
-
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include "analyzer/search/sqlite_study.h"
+#include "analyzer/search/study_test_util.h"
 #include "common/testing/test_util.h"
 
 namespace joulecast::search {
@@ -21,50 +21,21 @@ namespace {
 namespace fs = std::filesystem;
 using joulecast::testing::TempDir;
 
-StudyKey Key(const std::string& strategy = "bo") {
-  StudyKey k;
-  k.space = R"({"parameters":{"x":{"type":"float"}}})";
-  k.space_source = "space.json";
-  k.options = {{"strategy", strategy}, {"seed", "1"}};
-  return k;
-}
+using testing::Counting;
+using testing::Key;
+using testing::MustNotPropose;
+using testing::Ok;
 
-// Proposes {"x": number}, checking it sees every trial so far.
-Proposer Counting(int* calls = nullptr) {
-  return [calls](const std::vector<StudyTrial>& trials,
-                 int number) -> Result<std::optional<Proposal>> {
-    if (calls) ++*calls;
-    if (static_cast<int>(trials.size()) != number) {
-      return Status::Error("history has " + std::to_string(trials.size()) + " trials at number " +
-                           std::to_string(number));
-    }
-    Proposal p;
-    p.params_json = "{\"x\": " + std::to_string(number) + "}";
-    p.prediction = Prediction{10.0 + number, 9.0, 11.0 + 2 * number};
-    return std::optional<Proposal>(p);
-  };
-}
-
-Proposer MustNotPropose() {
-  return [](const std::vector<StudyTrial>&, int) -> Result<std::optional<Proposal>> {
-    ADD_FAILURE() << "a proposal was asked for";
-    return std::optional<Proposal>();
-  };
-}
-
-TrialOutcome Ok(double accuracy, double energy_j) {
-  TrialOutcome o;
-  o.ok = true;
-  o.accuracy = accuracy;
-  o.energy_j = energy_j;
-  o.meter = "fake";
-  o.time_s = 0.5;
+StudyOptions Lease(double lease_s = 3600, const std::string& name = kDefaultStudyName) {
+  StudyOptions o;
+  o.lease_s = lease_s;
+  o.name = name;
   return o;
 }
 
-std::unique_ptr<Study> OpenOk(const fs::path& path, const StudyKey& key = Key(),
-                              double lease_s = 3600) {
-  Result<std::unique_ptr<Study>> s = Study::Open(path.string(), key, lease_s);
+std::unique_ptr<SqliteStudy> OpenOk(const fs::path& path, const StudyKey& key = Key(),
+                                    double lease_s = 3600) {
+  Result<std::unique_ptr<SqliteStudy>> s = SqliteStudy::Open(path.string(), key, Lease(lease_s));
   EXPECT_TRUE(s.ok()) << s.status().message();
   return s.ok() ? std::move(*s) : nullptr;
 }
@@ -115,7 +86,7 @@ TEST(Study, OtherOptionsAreAnErrorNamingTheFlag) {
   const TempDir dir;
   const fs::path db = dir / "s.db";
   ASSERT_TRUE(OpenOk(db, Key("bo")));
-  Result<std::unique_ptr<Study>> s = Study::Open(db.string(), Key("random"));
+  Result<std::unique_ptr<SqliteStudy>> s = SqliteStudy::Open(db.string(), Key("random"), Lease());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().message(),
             db.string() +
@@ -124,7 +95,7 @@ TEST(Study, OtherOptionsAreAnErrorNamingTheFlag) {
   StudyKey other = Key("bo");
   other.space = R"({"parameters":{"y":{"type":"float"}}})";
   other.space_source = "other.json";
-  s = Study::Open(db.string(), other);
+  s = SqliteStudy::Open(db.string(), other, Lease());
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("another search space (space.json), not other.json"),
             std::string::npos)
@@ -135,11 +106,12 @@ TEST(Study, OtherOptionsAreAnErrorNamingTheFlag) {
 TEST(Study, ANonStudyFileIsRefused) {
   const TempDir dir;
   std::ofstream(dir / "text.db") << "not a database at all, just some text that is long enough";
-  Result<std::unique_ptr<Study>> s = Study::Open((dir / "text.db").string(), Key());
+  Result<std::unique_ptr<SqliteStudy>> s =
+      SqliteStudy::Open((dir / "text.db").string(), Key(), Lease());
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("not a joulecast study"), std::string::npos)
       << s.status().message();
-  s = Study::OpenReadOnly((dir / "missing.db").string());
+  s = SqliteStudy::OpenReadOnly((dir / "missing.db").string(), kDefaultStudyName);
   EXPECT_FALSE(s.ok());
 }
 
@@ -155,7 +127,7 @@ TEST(Study, StaleRunningTrialIsRerunUnderTheSameNumber) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    auto r = Study::Open(db.string(), Key());
+    auto r = SqliteStudy::Open(db.string(), Key(), Lease());
     if (!r.ok()) _exit(1);
     auto c = (*r)->ClaimNext(4, Counting());
     _exit(c.ok() && c->kind == Claim::Kind::trial && c->trial.number == 1 ? 0 : 2);
@@ -261,7 +233,7 @@ TEST(Study, TwoWorkerProcessesClaimDistinctNumbers) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      auto r = Study::Open(db.string(), Key());
+      auto r = SqliteStudy::Open(db.string(), Key(), Lease());
       if (!r.ok()) _exit(1);
       for (;;) {
         Result<Claim> c = (*r)->ClaimNext(kTrials, Counting());
@@ -301,7 +273,8 @@ TEST(Study, ReadOnlyOpenReadsTheKey) {
   const TempDir dir;
   const fs::path db = dir / "s.db";
   ASSERT_TRUE(OpenOk(db));
-  Result<std::unique_ptr<Study>> s = Study::OpenReadOnly(db.string());
+  Result<std::unique_ptr<SqliteStudy>> s =
+      SqliteStudy::OpenReadOnly(db.string(), kDefaultStudyName);
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ((*s)->key().space_source, "space.json");
   ASSERT_EQ((*s)->key().options.size(), 2u);

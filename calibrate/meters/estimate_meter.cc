@@ -51,7 +51,8 @@ Result<CpuWatts> ChooseCpuWatts(const MeterOptions& options) {
 Result<std::unique_ptr<EstimateMeter>> EstimateMeter::Open(const MeterOptions& options) {
   Result<CpuWatts> watts = ChooseCpuWatts(options);
   if (!watts.ok()) return watts.status();
-  return std::unique_ptr<EstimateMeter>(new EstimateMeter(std::move(*watts), ProcessCpuSeconds()));
+  std::function<double()> cpu = options.cpu_seconds ? options.cpu_seconds : ProcessCpuSeconds;
+  return std::unique_ptr<EstimateMeter>(new EstimateMeter(std::move(*watts), std::move(cpu)));
 }
 
 std::string EstimateMeter::description() const {
@@ -62,7 +63,7 @@ std::string EstimateMeter::description() const {
 }
 
 Result<double> EstimateMeter::EnergyJ() {
-  return (ProcessCpuSeconds() - start_cpu_s_) * watts_.watts_per_thread;
+  return (cpu_seconds_() - start_cpu_s_) * watts_.watts_per_thread;
 }
 
 }  // namespace joulecast

@@ -3,6 +3,7 @@
 // measurement: real() is false and description() says so and where the watts came from.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,7 +35,8 @@ class EstimateMeter final : public EnergyMeter {
   std::string description() const override;
   /// The CPU-time clock is fine-grained; 1 ms keeps windows long against scheduler noise.
   double update_period_s() const override { return 0.001; }
-  /// CPU seconds of every thread of the process since Open, times watts_per_thread().
+  /// CPU seconds of every thread of the process (or of options.cpu_seconds) since Open, times
+  /// watts_per_thread().
   Result<double> EnergyJ() override;
 
   double watts_per_thread() const { return watts_.watts_per_thread; }
@@ -42,10 +44,13 @@ class EstimateMeter final : public EnergyMeter {
   const std::string& source() const { return watts_.source; }
 
  private:
-  EstimateMeter(CpuWatts watts, double start_cpu_s)
-      : watts_(std::move(watts)), start_cpu_s_(start_cpu_s) {}
+  EstimateMeter(CpuWatts watts, std::function<double()> cpu_seconds)
+      : watts_(std::move(watts)),
+        cpu_seconds_(std::move(cpu_seconds)),
+        start_cpu_s_(cpu_seconds_()) {}
 
   CpuWatts watts_;
+  std::function<double()> cpu_seconds_;
   double start_cpu_s_;
 };
 

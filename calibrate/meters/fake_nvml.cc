@@ -2,6 +2,7 @@
 // nvml_meter.cc declares; return codes are NVML's.
 #include "calibrate/meters/fake_nvml.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace {
@@ -24,6 +25,11 @@ extern "C" {
 joulecast::testing::FakeNvml* fake_nvml_state() { return &g_state; }
 
 int nvmlInit_v2() {
+  // A process that cannot reach fake_nvml_state() (joulecast track in a CLI test) sets the fake
+  // up through the environment: how many GPUs, and millijoules added at each energy reading.
+  if (const char* gpus = std::getenv("JOULECAST_FAKE_NVML_GPUS")) {
+    g_state.device_count = static_cast<unsigned>(std::atoi(gpus));
+  }
   ++g_state.inits;
   return g_state.init_result;
 }
@@ -70,6 +76,9 @@ int nvmlDeviceGetName(void* device, char* name, unsigned length) {
 
 int nvmlDeviceGetTotalEnergyConsumption(void*, unsigned long long* energy_mj) {
   if (!g_state.has_energy) return kNotSupported;
+  if (const char* step = std::getenv("JOULECAST_FAKE_NVML_MJ_PER_READ")) {
+    g_state.energy_mj += std::strtoull(step, nullptr, 10);
+  }
   *energy_mj = g_state.energy_mj;
   return kSuccess;
 }

@@ -56,6 +56,9 @@ struct MeterOptions {
   bool gpu = false;
   /// The NVML library dlopen() loads; tests point it at a fake, users at an unusual install.
   std::string nvml_library = "libnvidia-ml.so.1";
+  /// The estimate's CPU seconds so far; unset: this process's (ProcessCpuSeconds). `track`
+  /// points it at the CPU time of the command's process tree.
+  std::function<double()> cpu_seconds;
 };
 
 /// Opens the meter `options.kind` names. "auto" tries NVML (only when options.gpu), then RAPL,

@@ -96,6 +96,44 @@ TEST_F(MeasureCli, TextNamesTheMeterAndSaysWhenItIsAnEstimate) {
   EXPECT_NE(o.out.find("estimated, not measured"), std::string::npos) << o.out;
 }
 
+// A JSON architecture's "training" object sets the batch, optimizer and precision that the flags
+// leave out, and the report names them.
+TEST_F(MeasureCli, TrainingObjectOfTheFileUnlessFlagsSayOtherwise) {
+  dir_.Write("m.json", R"({"name": "m", "input": {"shape": [1, 8, 8]}, "layers": [
+      {"op": "flatten"}, {"op": "linear", "out_features": 4}],
+      "training": {"batch": 12, "optimizer": "sgd", "precision": "bf16"}})");
+  const std::string model = (dir_ / "m.json").string();
+  CommandOutput o = Measure(model + " --steps 2 --warmup 0 --meter estimate --format json");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  nlohmann::json j = nlohmann::json::parse(o.out);
+  EXPECT_EQ(j["batch"], 12);
+  EXPECT_EQ(j["optimizer"]["name"], "sgd");
+  EXPECT_EQ(j["precision"], "bf16");
+  EXPECT_EQ(j["from_file"], (nlohmann::json{"batch", "optimizer", "precision"}));
+  CommandOutput flags = Measure(model +
+                                " --batch 3 --optimizer adam --precision fp32 --steps 2 "
+                                "--warmup 0 --meter estimate --format json");
+  ASSERT_EQ(flags.exit_code, 0) << flags.err;
+  nlohmann::json f = nlohmann::json::parse(flags.out);
+  EXPECT_EQ(f["batch"], 3);
+  EXPECT_EQ(f["optimizer"]["name"], "adam");
+  EXPECT_EQ(f["precision"], "fp32");
+  EXPECT_TRUE(f["from_file"].empty());
+  CommandOutput text = Measure(model + " --steps 2 --warmup 0 --meter estimate");
+  EXPECT_NE(text.out.find("batch, optimizer, precision from the file's training object"),
+            std::string::npos)
+      << text.out;
+  // Without a training object (or an ONNX model), measure's own default batch.
+  CommandOutput plain = Measure(
+      "models/lenet5.json --steps 2 --warmup 0 --meter estimate "
+      "--format json");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(nlohmann::json::parse(plain.out)["batch"], 64);
+  dir_.Write("bad.json", R"({"name": "m", "input": {"shape": [1, 8, 8]}, "layers": [
+      {"op": "flatten"}, {"op": "linear", "out_features": 4}], "training": {"batch": -1}})");
+  ExpectUsageError((dir_ / "bad.json").string() + " --steps 1", "/training/batch");
+}
+
 TEST_F(MeasureCli, PrecisionBf16OnTheCpu) {
   CommandOutput o = Measure(
       "models/lenet5.json --batch 8 --steps 2 --warmup 1 --precision bf16 "
