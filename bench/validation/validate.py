@@ -20,6 +20,7 @@ Usage:
   bench/validation/validate.py --joulecast build/cli/joulecast \\
       --analyzer build-nt/cli/joulecast --profile data/profiles/default.json \\
       --db data/profiles/default.json.db --out out/validation
+  ... --measured docs/validation/results-cpu-run1.json   # predict again, measure nothing
 """
 
 import argparse
@@ -149,11 +150,20 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", help="comma-separated network names (default: all)")
+    ap.add_argument("--measured", help="a results.json of an earlier run on this machine: take "
+                    "its measurements instead of measuring again (to re-check a profile refitted "
+                    "from the same calibration, say)")
     args = ap.parse_args()
     jc = os.path.abspath(args.joulecast)
     an = os.path.abspath(args.analyzer or args.joulecast)
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
+    earlier, m = None, {}
+    if args.measured:
+        with open(args.measured) as f:
+            previous = json.load(f)
+        earlier = {r["name"]: r for r in previous["networks"]}
+        m = {"meter": previous["meta"].get("meter", {})}
     with tempfile.TemporaryDirectory() as tmp:
         cal = calibration_networks(an, args.db, tmp)
         c_macs = fit_constant([m for m, _, _ in cal], [e for _, _, e in cal])
@@ -162,7 +172,14 @@ def main():
         for name, group, path, batch, extra in held_out(args, tmp):
             rep = analyze(an, path, batch, args.profile, extra)
             pred = rep["prediction"]["per_step"]
-            e, t, all_e, m = measure(jc, path, batch, args.threads, args.steps, args.repeats, extra)
+            if earlier is not None:
+                if name not in earlier:
+                    sys.exit("validate: %s has no measurement of %s" % (args.measured, name))
+                old = earlier[name]
+                e, t, all_e = old["measured_j"], old["measured_time_s"], old["measured_repeats_j"]
+            else:
+                e, t, all_e, m = measure(jc, path, batch, args.threads, args.steps, args.repeats,
+                                         extra)
             row = {"name": name, "group": group, "batch": batch, "measured_j": e,
                    "measured_repeats_j": all_e, "measured_time_s": t,
                    "predicted_j": pred["energy_j"], "predicted_low_j": pred["energy_j_low"],
@@ -184,6 +201,10 @@ def main():
             "repeats": args.repeats, "calibration_networks": len(cal),
             "macs_constant_j": c_macs, "params_constant_j": c_params,
             "meter": m.get("meter", {}), "elapsed_s": time.time() - started}
+    if args.measured:
+        meta["measured_from"] = args.measured
+        for k in ("threads", "steps", "repeats"):
+            meta[k] = previous["meta"].get(k)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"meta": meta, "networks": results, "summary": summary}, f, indent=2)
     lines = ["| network | batch | measured J/step | joulecast | error | MACs baseline | params baseline |",
