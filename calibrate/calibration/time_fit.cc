@@ -98,7 +98,8 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     FamilyTime f = layout.Decode(x);
     f.channel_block = channel_block;
     // Physical bounds: a floor between 0.1 us and 10 ms, a bandwidth between 0.1 GB/s and
-    // 100 TB/s, a MAC rate between 0.1 GMAC/s and 10 PMAC/s, half-efficiency sizes below 1e6.
+    // 100 TB/s, a MAC rate between 0.1 GMAC/s and 10 PMAC/s, half-efficiency sizes below 1e6
+    // (M's below 1e8: its rows are batch x positions, millions on a GPU).
     auto in = [](double v, double lo, double hi) { return v >= lo && v <= hi; };
     if (!in(f.host_fwd_s, 1e-7, 1e-2) || !in(f.host_bwd_s, 1e-7, 1e-2) ||
         !in(f.bytes_per_s_fwd, 1e8, 1e14) || !in(f.bytes_per_s_bwd, 1e8, 1e14)) {
@@ -147,8 +148,8 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
 }
 
 // The channel block that fits `samples` best, of none and the vector widths and tile sizes
-// devices use; 0 for families without channels in blocks (matrix products, depthwise
-// convolutions) or with too few samples to tell.
+// devices use: 0 for a family with neither matrix products nor depthwise convolutions, or with
+// too few samples to tell.
 int BestChannelBlock(const std::vector<const LayerTimingSample*>& samples, bool async) {
   const bool channels = std::any_of(samples.begin(), samples.end(), [](const LayerTimingSample* s) {
     return HasGemm(s->layer) || s->layer.variant == "depthwise";
@@ -238,8 +239,10 @@ void FitOptimizer(const std::vector<const OptimizerTimingSample*>& samples, Time
   double floor_s = INFINITY, per_tensor = 0, bandwidth = 0;
   for (const OptimizerTimingSample* s : samples) {
     floor_s = std::min(floor_s, s->step_s);
-    per_tensor = std::max(per_tensor, s->step_s / static_cast<double>(std::max<int64_t>(s->tensors, 1)));
-    bandwidth = std::max(bandwidth, model.optimizer_bytes_per_param * static_cast<double>(s->params) / s->step_s);
+    const double tensors = static_cast<double>(std::max<int64_t>(s->tensors, 1));
+    per_tensor = std::max(per_tensor, s->step_s / tensors);
+    bandwidth = std::max(bandwidth, model.optimizer_bytes_per_param *
+                                        static_cast<double>(s->params) / s->step_s);
   }
   std::vector<double> x = {std::log(std::clamp(floor_s * 0.5, 1e-7, 0.5)),
                            std::log(std::clamp(per_tensor * 0.5, 1e-8, 5e-3)),
