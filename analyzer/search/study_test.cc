@@ -1,5 +1,6 @@
-// The study database: creation, resume, option and space mismatches, stale running trials
-// re-run under their number, the lease, and two worker processes sharing one file.
+// What only the SQLite study does (the contract both storages keep is study_contract_test.cc):
+// a file that is not a study, a space mismatch, stale trials of dead or live workers on this
+// host, the lease, and opening read-only.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,48 +39,6 @@ std::unique_ptr<SqliteStudy> OpenOk(const fs::path& path, const StudyKey& key = 
   Result<std::unique_ptr<SqliteStudy>> s = SqliteStudy::Open(path.string(), key, Lease(lease_s));
   EXPECT_TRUE(s.ok()) << s.status().message();
   return s.ok() ? std::move(*s) : nullptr;
-}
-
-TEST(Study, RecordsTrialsAndResumesWithMoreTrials) {
-  const TempDir dir;
-  const fs::path db = dir / "s.db";
-  {
-    auto study = OpenOk(db);
-    ASSERT_TRUE(study);
-    for (int i = 0; i < 3; ++i) {
-      Result<Claim> c = study->ClaimNext(3, Counting());
-      ASSERT_TRUE(c.ok()) << c.status().message();
-      ASSERT_EQ(c->kind, Claim::Kind::trial);
-      EXPECT_EQ(c->trial.number, i);
-      EXPECT_FALSE(c->rerun);
-      TrialOutcome o = i == 1 ? TrialOutcome{} : Ok(0.5 + 0.1 * i, 100 * i);
-      if (i == 1) o.error = "the trainer exited with status 1";
-      ASSERT_TRUE(study->Finish(i, o).ok());
-    }
-    Result<Claim> full = study->ClaimNext(3, MustNotPropose());
-    ASSERT_TRUE(full.ok());
-    EXPECT_EQ(full->kind, Claim::Kind::full);
-  }
-  auto study = OpenOk(db);
-  ASSERT_TRUE(study);
-  Result<std::vector<StudyTrial>> trials = study->Load();
-  ASSERT_TRUE(trials.ok());
-  ASSERT_EQ(trials->size(), 3u);
-  EXPECT_EQ((*trials)[0].status, "done");
-  EXPECT_EQ((*trials)[0].params_json, "{\"x\": 0}");
-  EXPECT_DOUBLE_EQ(*(*trials)[2].accuracy, 0.7);
-  EXPECT_DOUBLE_EQ(*(*trials)[2].energy_j, 200);
-  EXPECT_DOUBLE_EQ(*(*trials)[2].predicted_energy_j, 12);
-  EXPECT_DOUBLE_EQ(*(*trials)[2].predicted_high_j, 15);
-  EXPECT_EQ((*trials)[2].meter, "fake");
-  EXPECT_FALSE((*trials)[2].finished_at.empty());
-  EXPECT_EQ((*trials)[1].status, "failed");
-  EXPECT_FALSE((*trials)[1].accuracy.has_value());
-  EXPECT_EQ((*trials)[1].error, "the trainer exited with status 1");
-  // Five trials asked for: two more, numbered on.
-  Result<Claim> c = study->ClaimNext(5, Counting());
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_EQ(c->trial.number, 3);
 }
 
 TEST(Study, OtherOptionsAreAnErrorNamingTheFlag) {
@@ -187,86 +146,6 @@ TEST(Study, TrialOlderThanTheLeaseIsTakenOver) {
   EXPECT_NE(late.message().find("taken over"), std::string::npos) << late.message();
   EXPECT_TRUE(b->Finish(0, Ok(0.5, 1)).ok());
   EXPECT_DOUBLE_EQ(*b->Load()->at(0).accuracy, 0.5);
-}
-
-TEST(Study, ReleasedTrialIsRerun) {
-  const TempDir dir;
-  const fs::path db = dir / "s.db";
-  auto study = OpenOk(db);
-  ASSERT_TRUE(study->ClaimNext(3, Counting()).ok());
-  ASSERT_TRUE(study->Release(0).ok());
-  EXPECT_FALSE(study->Finish(0, Ok(0.5, 1)).ok());  // no longer this worker's
-  Result<Claim> c = study->ClaimNext(3, MustNotPropose());
-  ASSERT_TRUE(c.ok());
-  EXPECT_TRUE(c->rerun);
-  EXPECT_EQ(c->trial.number, 0);
-  EXPECT_TRUE(study->Finish(0, Ok(0.5, 1)).ok());
-}
-
-TEST(Study, ProposerErrorAndExhaustionWriteNothing) {
-  const TempDir dir;
-  const fs::path db = dir / "s.db";
-  auto study = OpenOk(db);
-  Result<Claim> c = study->ClaimNext(
-      3, [](const std::vector<StudyTrial>&, int) -> Result<std::optional<Proposal>> {
-        return Status::Error("no good");
-      });
-  ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message(), "no good");
-  c = study->ClaimNext(3, [](const std::vector<StudyTrial>&, int) {
-    return Result<std::optional<Proposal>>(std::optional<Proposal>());
-  });
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->kind, Claim::Kind::exhausted);
-  EXPECT_TRUE(study->Load()->empty());
-}
-
-// Two processes on one file: every number once, no gaps, each proposal made from the whole
-// history (Counting fails otherwise).
-TEST(Study, TwoWorkerProcessesClaimDistinctNumbers) {
-  const TempDir dir;
-  const fs::path db = dir / "s.db";
-  ASSERT_TRUE(OpenOk(db));  // created before the workers start
-  constexpr int kTrials = 24;
-  std::vector<pid_t> workers;
-  for (int w = 0; w < 2; ++w) {
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto r = SqliteStudy::Open(db.string(), Key(), Lease());
-      if (!r.ok()) _exit(1);
-      for (;;) {
-        Result<Claim> c = (*r)->ClaimNext(kTrials, Counting());
-        if (!c.ok()) _exit(2);
-        if (c->kind != Claim::Kind::trial) break;
-        usleep(5000);
-        if (!(*r)->Finish(c->trial.number, Ok(0.5, 1)).ok()) _exit(3);
-      }
-      _exit(0);
-    }
-    workers.push_back(pid);
-  }
-  for (pid_t pid : workers) {
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFEXITED(status)) << "worker died";
-    EXPECT_EQ(WEXITSTATUS(status), 0);
-  }
-  auto study = OpenOk(db);
-  Result<std::vector<StudyTrial>> trials = study->Load();
-  ASSERT_TRUE(trials.ok());
-  ASSERT_EQ(trials->size(), static_cast<size_t>(kTrials));
-  std::set<int> numbers;
-  std::set<std::string> worker_ids;
-  for (const StudyTrial& t : *trials) {
-    numbers.insert(t.number);
-    worker_ids.insert(t.worker);
-    EXPECT_EQ(t.status, "done");
-    EXPECT_EQ(t.runs, 1);
-  }
-  EXPECT_EQ(numbers.size(), static_cast<size_t>(kTrials));
-  EXPECT_EQ(*numbers.rbegin(), kTrials - 1);
-  EXPECT_EQ(worker_ids.size(), 2u) << "both workers should have run trials";
 }
 
 TEST(Study, ReadOnlyOpenReadsTheKey) {
