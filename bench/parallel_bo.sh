@@ -18,15 +18,6 @@ dir=$(mktemp -d /tmp/joulecast-parallel-XXXXXX)
 trap '"$here/tests/postgres_server.sh" stop "$dir/server" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 "$here/tests/postgres_server.sh" start "$dir/server"
 url=$(cat "$dir/server/url")
-cat >"$dir/space.json" <<'JSON'
-{"architecture": {"family": "SimpleCNN", "nr_conv_layers": "$nr_conv", "nr_linear_layers": 2,
-                  "input": {"shape": [1, 28, 28]}, "classes": 10},
- "parameters": {"learning_rate": {"type": "float", "low": 1e-5, "high": 1e-1, "log": true},
-                "beta1": {"type": "float", "low": 0.1, "high": 0.99},
-                "nr_conv": {"type": "int", "low": 1, "high": 4}},
- "training": {"dataset": "fashion-mnist", "epochs": 1, "batch_size": 64,
-              "train_samples": 1000, "validation_samples": 500}}
-JSON
 cat >"$dir/train.py" <<'PY'
 import json, math, os, sys, time
 p = json.load(sys.stdin)["params"]
@@ -45,7 +36,7 @@ print("%.5f" % max(x["accuracy"] for x in t))' "$trials"
 run() {  # run NAME SEED N_WORKERS
   local pids=()
   for w in $(seq 1 "$3"); do
-    SLEEP=$sleep_s "$bin" search "$dir/space.json" --study "$url" --study-name "$1" \
+    SLEEP=$sleep_s "$bin" search "$here/bench/study_space.json" --study "$url" --study-name "$1" \
       --trials "$trials" --seed "$2" --strategy bo --pending "$pending" --lease-s 60 \
       --trainer "python3 $dir/train.py" -o /dev/null 2>>"$dir/$1.log" &
     pids+=($!)

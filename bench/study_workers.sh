@@ -14,20 +14,11 @@ dir=$(mktemp -d /tmp/joulecast-workers-XXXXXX)
 trap '"$here/tests/postgres_server.sh" stop "$dir/server" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 "$here/tests/postgres_server.sh" start "$dir/server"
 url=$(cat "$dir/server/url")
-cat >"$dir/space.json" <<'JSON'
-{"architecture": {"family": "SimpleCNN", "nr_conv_layers": "$nr_conv", "nr_linear_layers": 2,
-                  "input": {"shape": [1, 28, 28]}, "classes": 10},
- "parameters": {"learning_rate": {"type": "float", "low": 1e-5, "high": 1e-1, "log": true},
-                "beta1": {"type": "float", "low": 0.1, "high": 0.99},
-                "nr_conv": {"type": "int", "low": 1, "high": 4}},
- "training": {"dataset": "fashion-mnist", "epochs": 1, "batch_size": 64,
-              "train_samples": 1000, "validation_samples": 500}}
-JSON
 trainer="cat >/dev/null; echo '{\"accuracy\": 0.5, \"energy_j\": 1}'"
 start=$(date +%s.%N)
 pids=()
 for w in $(seq 1 "$workers"); do
-  "$bin" search "$dir/space.json" --study "$url" --study-name workers --trials "$trials" \
+  "$bin" search "$here/bench/study_space.json" --study "$url" --study-name workers --trials "$trials" \
     --strategy "$strategy" --candidates 2000 --lease-s 30 --trainer "$trainer" -o /dev/null \
     2>"$dir/w$w.log" &
   pids+=($!)

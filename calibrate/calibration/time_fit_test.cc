@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <map>
+#include <tuple>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -35,6 +37,21 @@ TEST(TimeFitTest, RejectsTooFewNetworks) {
   EXPECT_NE(r.status().message().find("at least 3 whole-network"), std::string::npos);
 }
 
+// Fits a family to `layers` timed alone by the model itself with `truth`.
+FamilyTime FitOwnTimings(const FamilyTime& truth, const std::vector<LayerCost>& layers,
+                         bool async) {
+  std::vector<LayerTimingSample> samples;
+  for (const LayerCost& layer : layers) {
+    LayerTimingSample s;
+    s.layer = layer;
+    std::tie(s.forward_s, s.backward_s) = AloneTime(truth, layer, async, 4);
+    samples.push_back(s);
+  }
+  std::vector<const LayerTimingSample*> ptrs;
+  for (const auto& s : samples) ptrs.push_back(&s);
+  return FitFamily(ptrs, async);
+}
+
 TEST(TimeFitTest, RecoversAKnownRoofline) {
   // Timings made by the model itself: the fit must find rate, bandwidth and floor again.
   FamilyTime truth;
@@ -42,22 +59,17 @@ TEST(TimeFitTest, RecoversAKnownRoofline) {
   truth.host_bwd_s = 5e-5;
   truth.bytes_per_s_fwd = 1e12;
   truth.bytes_per_s_bwd = 5e11;
-  std::vector<LayerTimingSample> samples;
+  std::vector<LayerCost> layers;
   for (int i = 0; i < 18; ++i) {  // from the floor (1e3 elements) to the roofline (1.3e8)
-    LayerTimingSample s;
-    s.layer.kind = Kind::relu;
+    LayerCost l;
+    l.kind = Kind::relu;
     const int64_t n = int64_t{1000} << i;
-    s.layer.work.elements_fwd = n;
-    s.layer.work.elements_in = n;
-    s.layer.work.elements_bwd = n;
-    const auto [f, b] = AloneTime(truth, s.layer, true, 4);
-    s.forward_s = f;
-    s.backward_s = b;
-    samples.push_back(s);
+    l.work.elements_fwd = n;
+    l.work.elements_in = n;
+    l.work.elements_bwd = n;
+    layers.push_back(l);
   }
-  std::vector<const LayerTimingSample*> ptrs;
-  for (const auto& s : samples) ptrs.push_back(&s);
-  FamilyTime f = FitFamily(ptrs, true);
+  const FamilyTime f = FitOwnTimings(truth, layers, true);
   EXPECT_NEAR(f.bytes_per_s_fwd / truth.bytes_per_s_fwd, 1, 0.02);
   EXPECT_NEAR(f.bytes_per_s_bwd / truth.bytes_per_s_bwd, 1, 0.02);
   EXPECT_NEAR(f.host_fwd_s / truth.host_fwd_s, 1, 0.02);
@@ -101,31 +113,26 @@ TEST(TimeFitTest, FindsTheChannelBlockOfConvolutionsMadeWithOne) {
   truth.bytes_per_s_fwd = 2e10;
   truth.bytes_per_s_bwd = 1e10;
   truth.channel_block = 16;
-  std::vector<LayerTimingSample> samples;
+  std::vector<LayerCost> layers;
   for (int i = 0; i < 40; ++i) {
-    LayerTimingSample s;
-    s.layer.kind = Kind::conv;
+    LayerCost l;
+    l.kind = Kind::conv;
     const int64_t cin = 9 + 7 * i % 120, cout = 12 + 11 * i % 100, positions = 4096 << (i % 3);
-    s.layer.in_channels = cin;
-    s.layer.gemm_m = positions;
-    s.layer.gemm_n = cout;
-    s.layer.gemm_k = cin * 9;
-    s.layer.groups = 1;
-    s.layer.params = cout * cin * 9;
-    s.layer.work.macs_fwd = positions * cout * cin * 9;
-    s.layer.work.macs_bwd_input = s.layer.work.macs_fwd;
-    s.layer.work.macs_bwd_weight = s.layer.work.macs_fwd;
-    s.layer.work.elements_in = positions * cin;
-    s.layer.work.elements_fwd = positions * cout;
-    s.layer.work.elements_bwd = positions * cin;
-    const auto [f, b] = AloneTime(truth, s.layer, false, 4);
-    s.forward_s = f;
-    s.backward_s = b;
-    samples.push_back(s);
+    l.in_channels = cin;
+    l.gemm_m = positions;
+    l.gemm_n = cout;
+    l.gemm_k = cin * 9;
+    l.groups = 1;
+    l.params = cout * cin * 9;
+    l.work.macs_fwd = positions * cout * cin * 9;
+    l.work.macs_bwd_input = l.work.macs_fwd;
+    l.work.macs_bwd_weight = l.work.macs_fwd;
+    l.work.elements_in = positions * cin;
+    l.work.elements_fwd = positions * cout;
+    l.work.elements_bwd = positions * cin;
+    layers.push_back(l);
   }
-  std::vector<const LayerTimingSample*> ptrs;
-  for (const auto& s : samples) ptrs.push_back(&s);
-  const FamilyTime f = FitFamily(ptrs, false);
+  const FamilyTime f = FitOwnTimings(truth, layers, false);
   EXPECT_EQ(f.channel_block, 16);
   EXPECT_LT(f.cv_mape, 0.05);
 }
