@@ -1,5 +1,6 @@
 #include "analyzer/search/postgres_connection.h"
 
+#include <dlfcn.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+#include <type_traits>
 
 #include "analyzer/search/study_storage.h"
 
@@ -49,12 +51,88 @@ bool RetriableState(const char* state) {
          s == "40P01" || s == "25P03";
 }
 
+
+// libpq, opened the first time a PostgreSQL study is (dlopen): linked in, it and the libraries
+// it needs (TLS, Kerberos, LDAP) cost every joulecast command 3-4 ms and 5 MB at start-up.
+struct LibPq {
+  decltype(&::PQclear) PQclear = nullptr;
+  decltype(&::PQcmdTuples) PQcmdTuples = nullptr;
+  decltype(&::PQconnectdbParams) PQconnectdbParams = nullptr;
+  decltype(&::PQconninfoFree) PQconninfoFree = nullptr;
+  decltype(&::PQconninfoParse) PQconninfoParse = nullptr;
+  decltype(&::PQerrorMessage) PQerrorMessage = nullptr;
+  decltype(&::PQexec) PQexec = nullptr;
+  decltype(&::PQexecParams) PQexecParams = nullptr;
+  decltype(&::PQfinish) PQfinish = nullptr;
+  decltype(&::PQfreemem) PQfreemem = nullptr;
+  decltype(&::PQgetisnull) PQgetisnull = nullptr;
+  decltype(&::PQgetlength) PQgetlength = nullptr;
+  decltype(&::PQgetvalue) PQgetvalue = nullptr;
+  decltype(&::PQnfields) PQnfields = nullptr;
+  decltype(&::PQntuples) PQntuples = nullptr;
+  decltype(&::PQresultErrorField) PQresultErrorField = nullptr;
+  decltype(&::PQresultErrorMessage) PQresultErrorMessage = nullptr;
+  decltype(&::PQresultStatus) PQresultStatus = nullptr;
+  decltype(&::PQsetNoticeProcessor) PQsetNoticeProcessor = nullptr;
+  decltype(&::PQstatus) PQstatus = nullptr;
+  decltype(&::PQtransactionStatus) PQtransactionStatus = nullptr;
+};
+
+struct LoadedLibPq {
+  LibPq lib;
+  std::string error;  // empty when every function was found
+};
+
+const LoadedLibPq& LoadLibPq() {
+  static const LoadedLibPq loaded = [] {
+    LoadedLibPq l;
+    dlerror();
+    void* handle = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char* why = dlerror();
+      l.error = std::string("cannot load libpq.so.5 (") + (why ? why : "unknown dlopen error") +
+                "): install Debian's libpq5";
+      return l;
+    }
+    auto Symbol = [&](const char* name, auto* fn) {
+      *fn = reinterpret_cast<std::remove_pointer_t<decltype(fn)>>(dlsym(handle, name));
+      if (!*fn && l.error.empty()) l.error = std::string("libpq.so.5 has no ") + name;
+    };
+    Symbol("PQclear", &l.lib.PQclear);
+    Symbol("PQcmdTuples", &l.lib.PQcmdTuples);
+    Symbol("PQconnectdbParams", &l.lib.PQconnectdbParams);
+    Symbol("PQconninfoFree", &l.lib.PQconninfoFree);
+    Symbol("PQconninfoParse", &l.lib.PQconninfoParse);
+    Symbol("PQerrorMessage", &l.lib.PQerrorMessage);
+    Symbol("PQexec", &l.lib.PQexec);
+    Symbol("PQexecParams", &l.lib.PQexecParams);
+    Symbol("PQfinish", &l.lib.PQfinish);
+    Symbol("PQfreemem", &l.lib.PQfreemem);
+    Symbol("PQgetisnull", &l.lib.PQgetisnull);
+    Symbol("PQgetlength", &l.lib.PQgetlength);
+    Symbol("PQgetvalue", &l.lib.PQgetvalue);
+    Symbol("PQnfields", &l.lib.PQnfields);
+    Symbol("PQntuples", &l.lib.PQntuples);
+    Symbol("PQresultErrorField", &l.lib.PQresultErrorField);
+    Symbol("PQresultErrorMessage", &l.lib.PQresultErrorMessage);
+    Symbol("PQresultStatus", &l.lib.PQresultStatus);
+    Symbol("PQsetNoticeProcessor", &l.lib.PQsetNoticeProcessor);
+    Symbol("PQstatus", &l.lib.PQstatus);
+    Symbol("PQtransactionStatus", &l.lib.PQtransactionStatus);
+    return l;
+  }();
+  return loaded;
+}
+
+// The loaded library. REQUIRES: LoadLibPq() succeeded (PostgresConnection::Open checks).
+const LibPq& Pq() { return LoadLibPq().lib; }
+
 }  // namespace
 
 struct PostgresConnection::Handle {
   PGconn* conn = nullptr;
   ~Handle() {
-    if (conn) PQfinish(conn);
+    if (conn) Pq().PQfinish(conn);
   }
 };
 
@@ -86,15 +164,18 @@ PostgresConnection::~PostgresConnection() = default;
 
 Result<std::unique_ptr<PostgresConnection>> PostgresConnection::Open(const std::string& url,
                                                                      const Options& options) {
+  if (const std::string& error = LoadLibPq().error; !error.empty()) {
+    return Status::Error(Redacted(url) + ": PostgreSQL studies need libpq: " + error);
+  }
   char* parse_error = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
+  PQconninfoOption* parsed = Pq().PQconninfoParse(url.c_str(), &parse_error);
   if (!parsed) {
     const std::string why = OneLine(parse_error);
-    PQfreemem(parse_error);
+    Pq().PQfreemem(parse_error);
     return Status::Error(Redacted(url) + ": not a usable PostgreSQL URL: " + why +
                          " (use postgresql://USER@HOST[:PORT]/DB)");
   }
-  PQconninfoFree(parsed);
+  Pq().PQconninfoFree(parsed);
   std::unique_ptr<PostgresConnection> c(new PostgresConnection(url, options));
   if (Status s = c->WithRetry([] { return Status(); }); !s.ok()) return s;
   return c;
@@ -118,15 +199,15 @@ Status PostgresConnection::Connect() {
       timeout.c_str(),        "1",          "10",   "5", "3", "30000", "joulecast",
       server_options.c_str(), url_.c_str(), nullptr};
   auto h = std::make_unique<Handle>();
-  h->conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  h->conn = Pq().PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!h->conn) return Status::Error(where_ + ": cannot connect: out of memory");
-  if (PQstatus(h->conn) != CONNECTION_OK) {
-    const std::string why = OneLine(PQerrorMessage(h->conn));
+  if (Pq().PQstatus(h->conn) != CONNECTION_OK) {
+    const std::string why = OneLine(Pq().PQerrorMessage(h->conn));
     retriable_ = !HopelessConnect(why);
     return Status::Error(where_ + ": cannot connect to the study's server: " + why);
   }
   // The server's notices ("relation already exists, skipping") are not for the user.
-  PQsetNoticeProcessor(
+  Pq().PQsetNoticeProcessor(
       h->conn, [](void*, const char*) {}, nullptr);
   handle_ = std::move(h);
   return Status();
@@ -142,30 +223,31 @@ Result<PostgresRows> PostgresConnection::Exec(const std::string& what, const std
   std::vector<const char*> values;
   for (const PgParam& p : params) values.push_back(p ? p->c_str() : nullptr);
   std::unique_ptr<PGresult, void (*)(PGresult*)> res(
-      PQexecParams(handle_->conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+      Pq().PQexecParams(handle_->conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
                    values.data(), nullptr, nullptr, 0),
-      PQclear);
-  const ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+      Pq().PQclear);
+  const ExecStatusType status = res ? Pq().PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
-    retriable_ = PQstatus(handle_->conn) == CONNECTION_BAD || RetriableState(state);
+    const char* state = res ? Pq().PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+    retriable_ = Pq().PQstatus(handle_->conn) == CONNECTION_BAD || RetriableState(state);
     const std::string why =
-        OneLine(res ? PQresultErrorMessage(res.get()) : PQerrorMessage(handle_->conn));
+        OneLine(res ? Pq().PQresultErrorMessage(res.get()) : Pq().PQerrorMessage(handle_->conn));
     return Status::Error(where_ + ": " + what + ": " + why);
   }
-  const int rows = PQntuples(res.get()), cols = PQnfields(res.get());
+  const int rows = Pq().PQntuples(res.get()), cols = Pq().PQnfields(res.get());
   std::vector<std::optional<std::string>> out;
   out.reserve(static_cast<size_t>(rows) * cols);
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) {
-      if (PQgetisnull(res.get(), r, c)) {
+      if (Pq().PQgetisnull(res.get(), r, c)) {
         out.emplace_back();
       } else {
-        out.emplace_back(std::string(PQgetvalue(res.get(), r, c), PQgetlength(res.get(), r, c)));
+        out.emplace_back(
+            std::string(Pq().PQgetvalue(res.get(), r, c), Pq().PQgetlength(res.get(), r, c)));
       }
     }
   }
-  const char* tuples = PQcmdTuples(res.get());
+  const char* tuples = Pq().PQcmdTuples(res.get());
   return PostgresRows(cols, std::move(out), tuples && *tuples ? std::atoll(tuples) : 0);
 }
 
@@ -179,18 +261,18 @@ Status PostgresConnection::WithRetry(const std::function<Status()>& work) {
       try {
         s = work();
       } catch (...) {
-        if (handle_ && PQtransactionStatus(handle_->conn) != PQTRANS_IDLE) {
-          PQclear(PQexec(handle_->conn, "ROLLBACK"));
+        if (handle_ && Pq().PQtransactionStatus(handle_->conn) != PQTRANS_IDLE) {
+          Pq().PQclear(Pq().PQexec(handle_->conn, "ROLLBACK"));
         }
         throw;
       }
       if (s.ok()) return s;
-      if (handle_ && PQtransactionStatus(handle_->conn) != PQTRANS_IDLE &&
-          PQstatus(handle_->conn) == CONNECTION_OK) {
-        PQclear(PQexec(handle_->conn, "ROLLBACK"));
+      if (handle_ && Pq().PQtransactionStatus(handle_->conn) != PQTRANS_IDLE &&
+          Pq().PQstatus(handle_->conn) == CONNECTION_OK) {
+        Pq().PQclear(Pq().PQexec(handle_->conn, "ROLLBACK"));
       }
       if (!retriable_) return s;
-      if (handle_ && PQstatus(handle_->conn) == CONNECTION_BAD) handle_.reset();
+      if (handle_ && Pq().PQstatus(handle_->conn) == CONNECTION_BAD) handle_.reset();
     } else if (!retriable_) {
       return s;
     }
