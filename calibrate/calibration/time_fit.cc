@@ -147,25 +147,26 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
   return f;
 }
 
-// The channel block that fits `samples` best, of none and the vector widths and tile sizes
-// devices use: 0 for a family with neither matrix products nor depthwise convolutions, or with
-// too few samples to tell.
-int BestChannelBlock(const std::vector<const LayerTimingSample*>& samples, bool async) {
+// The family fitted with the channel block that fits `samples` best, of none and the vector
+// widths and tile sizes devices use. No block for a family with neither matrix products nor
+// depthwise convolutions, or with too few samples to tell.
+FamilyTime FitWithBestChannelBlock(const std::vector<const LayerTimingSample*>& samples,
+                                   bool async) {
+  FamilyTime best = FitFamilyOnce(samples, async, 0);
   const bool channels = std::any_of(samples.begin(), samples.end(), [](const LayerTimingSample* s) {
     return HasGemm(s->layer) || s->layer.variant == "depthwise";
   });
-  if (!channels || samples.size() < 3 * (4 + 2)) return 0;
+  if (!channels || samples.size() < 3 * (4 + 2)) return best;
   // A block must earn its place: at least 10% less loss than none (on the H200's recorded
   // timings, blocks gained under 8% and changed held-out networks at random; on the CPU, 16
   // halved the convolutions' loss).
-  const double none = FamilyLoss(FitFamilyOnce(samples, async, 0), samples, async);
-  int best = 0;
-  double best_loss = 0.9 * none;
+  double best_loss = 0.9 * FamilyLoss(best, samples, async);
   for (int block : {8, 16, 32}) {
-    const double loss = FamilyLoss(FitFamilyOnce(samples, async, block), samples, async);
+    FamilyTime f = FitFamilyOnce(samples, async, block);
+    const double loss = FamilyLoss(f, samples, async);
     if (loss < best_loss) {
       best_loss = loss;
-      best = block;
+      best = f;
     }
   }
   return best;
@@ -174,8 +175,8 @@ int BestChannelBlock(const std::vector<const LayerTimingSample*>& samples, bool 
 }  // namespace
 
 FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool async) {
-  const int block = BestChannelBlock(samples, async);
-  FamilyTime f = FitFamilyOnce(samples, async, block);
+  FamilyTime f = FitWithBestChannelBlock(samples, async);
+  const int block = f.channel_block;
   f.samples = static_cast<int>(samples.size());
   // k-fold held-out error of a pass pair (folds by position: samples come in design order).
   const size_t folds = std::min<size_t>(5, samples.size());
