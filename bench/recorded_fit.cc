@@ -5,19 +5,26 @@
 //
 //   build/bench/recorded_fit [DIR]   (default ../shared/data/gpu-h200 beside the repository)
 //
-// Timed optimizer steps (adam.jsonl) fix the optimizer's terms unless
-// JOULECAST_NO_OPTIMIZER_TIMINGS is set. JOULECAST_FIT_HALF=1 swaps the halves.
+// Prints the fitted parameters, every layer timing's error predicted alone (per family), each
+// held-out network's measured and predicted energy and time per step, the mean and largest
+// errors, the MACs-proportional baseline (one constant fitted on the held-out networks
+// themselves: its best case) and, for networks measured in both fp32 and bf16, the predicted
+// against the measured bf16/fp32 energy ratio.
 //
-// Prints the fitted parameters, each held-out network's measured and predicted energy and
-// time per step, the mean and largest errors, the MACs-proportional baseline (one constant fitted
-// on the held-out networks themselves: its best case) and, for networks measured in both fp32
-// and bf16, the predicted against the measured bf16/fp32 energy ratio.
+// Switches (environment):
+//   JOULECAST_FIT_HALF=1            fit the other half and predict the first
+//   JOULECAST_FIT_ALL=1             fit and predict every network (in-sample: the model's best)
+//   JOULECAST_NO_OPTIMIZER_TIMINGS  fit the optimizer from the networks, not adam.jsonl
+//   JOULECAST_NO_WORK_ENERGY        power without energy per MAC and per byte
+//   JOULECAST_PROFILE=FILE          predict the layer timings with that profile's families
+//   JOULECAST_SHOW_NETWORK=NAME     that network's layers, as predicted
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
 
+#include "analyzer/energy/profile.h"
 #include "calibrate/calibration/recorded_data.h"
 #include "calibrate/calibration/time_fit.h"
 
@@ -43,13 +50,17 @@ int main(int argc, char** argv) {
   std::vector<NetworkSample> train, test;
   std::map<std::string, size_t> order;
   for (const NetworkSample& n : d->networks) order.emplace(n.name, order.size());
-  // JOULECAST_FIT_HALF=1 fits the other half and predicts the first: two figures, not one.
   const size_t fit_half = std::getenv("JOULECAST_FIT_HALF") ? std::atoi(std::getenv("JOULECAST_FIT_HALF")) % 2 : 0;
   for (const NetworkSample& n : d->networks) (order[n.name] % 2 == fit_half ? train : test).push_back(n);
+  // JOULECAST_FIT_ALL=1: fit every network and predict them all (in-sample: what the model's
+  // form can reach at best, not an accuracy).
+  if (std::getenv("JOULECAST_FIT_ALL")) train = test = d->networks;
   TimeFitOptions o;
   o.async = true;
   o.idle_w = d->idle_w;
   o.limit_w = d->limit_w;
+  // JOULECAST_NO_WORK_ENERGY=1: the busy-time power alone, without energy per MAC and byte.
+  o.work_energy = !std::getenv("JOULECAST_NO_WORK_ENERGY");
   // JOULECAST_NO_OPTIMIZER_TIMINGS=1: fit the optimizer from the networks, as before it was timed.
   const bool timed = !std::getenv("JOULECAST_NO_OPTIMIZER_TIMINGS");
   Result<TimeFitResult> fit =
@@ -63,17 +74,78 @@ int main(int argc, char** argv) {
   for (const auto& [precision, m] : fit->time_models) {
     std::printf("%s: launch %.2f us, device scale conv %.3f linear %.3f memory %.3f, optimizer "
                 "%.3g launches/tensor or %.1f us/tensor + %.1f us/step at %.0f GB/s, step "
-                "overhead %.3f ms, dynamic power %.1f W; %zu families\n",
+                "overhead %.3f ms, dynamic power %.1f W, %.3g pJ a MAC, %.3g pJ a byte; %zu families\n",
                 precision.c_str(), m.launch_s * 1e6, m.device_scale.conv, m.device_scale.linear,
                 m.device_scale.memory, m.optimizer_launches_per_tensor, m.optimizer_tensor_s * 1e6,
                 m.optimizer_step_s * 1e6, m.optimizer_bytes_per_s / 1e9, m.step_overhead_s * 1e3,
-                m.dynamic_w,
-                m.families.size());
+                m.dynamic_w, m.joules_per_mac * 1e12, m.joules_per_byte * 1e12, m.families.size());
     for (const auto& [name, f] : m.families) {
-      std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f/%7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g block %d\n",
+      std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f/%7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g c0 %.3g block %d\n",
                   name.c_str(), f.samples, 100 * f.cv_mape, f.host_fwd_s * 1e6, f.host_bwd_s * 1e6,
                   f.macs_per_s_fwd / 1e9, f.macs_per_s_bwd / 1e9, f.bytes_per_s_fwd / 1e9,
-                  f.bytes_per_s_bwd / 1e9, f.m0, f.n0, f.k0, f.channel_block);
+                  f.bytes_per_s_bwd / 1e9, f.m0, f.n0, f.k0, f.c0, f.channel_block);
+    }
+  }
+  // Every layer timing predicted alone, per family and precision: the mean absolute error, the
+  // geometric mean of predicted / measured, and that ratio for the timings over 1 ms. By the
+  // families just fitted, or with JOULECAST_PROFILE=FILE by that profile's (a calibration's
+  // families against these timings).
+  std::map<std::string, TimeModel> families = fit->time_models;
+  if (const char* path = std::getenv("JOULECAST_PROFILE")) {
+    Result<Profile> p = LoadProfile(path);
+    if (!p.ok()) {
+      std::fprintf(stderr, "recorded_fit: %s\n", p.status().message().c_str());
+      return 2;
+    }
+    families = p->time_models;
+    std::printf("layer timings predicted by %s:\n", path);
+  }
+  struct Sums {
+    int n = 0, big = 0;
+    double abs = 0, log = 0, big_log = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Sums> by_family;
+  for (const LayerTimingSample& s : d->layers) {
+    auto m = families.find(s.precision);
+    if (m == families.end()) continue;
+    std::string family;
+    const FamilyTime* f = FamilyFor(m->second, ModelClass(s.layer), &family);
+    if (!f) continue;
+    const auto [pf, pb] = AloneTime(*f, s.layer, m->second.async, ElementBytes(s.precision));
+    const double measured = s.forward_s + s.backward_s, ratio = (pf + pb) / measured;
+    Sums& sum = by_family[{family, s.precision}];
+    ++sum.n;
+    sum.abs += std::abs(ratio - 1);
+    sum.log += std::log(ratio);
+    if (measured > 1e-3) {
+      ++sum.big;
+      sum.big_log += std::log(ratio);
+    }
+  }
+  for (const auto& [key, sum] : by_family) {
+    std::printf("  layers %-22s %s %4d timings: error %5.1f%%, predicted/measured %.2f, over 1 ms (%d) %.2f\n",
+                key.first.c_str(), key.second.c_str(), sum.n, 100 * sum.abs / sum.n,
+                std::exp(sum.log / sum.n), sum.big, sum.big > 0 ? std::exp(sum.big_log / sum.big) : 0.0);
+  }
+  // JOULECAST_SHOW_NETWORK=NAME: that network's layers, predicted (time, device time, host).
+  if (const char* name = std::getenv("JOULECAST_SHOW_NETWORK")) {
+    for (const NetworkSample& n : d->networks) {
+      if (n.name != name) continue;
+      const TimeModel& m = fit->time_models.at(n.precision);
+      std::printf("%s %s: measured %.3f ms\n", name, n.precision.c_str(), n.time_s * 1e3);
+      double sum = 0;
+      for (const LayerCost& l : n.cost.layers) {
+        const LayerTime t = PredictLayerTime(m, l, ElementBytes(n.precision));
+        sum += t.time_s;
+        if (t.time_s > 0)
+          std::printf("  %-16s %-10s M %8lld N %5lld K %6lld  time %7.1f us  device %7.1f  host %6.1f\n",
+                      t.family.c_str(), RegimeName(t.regime), (long long)l.gemm_m,
+                      (long long)l.gemm_n, (long long)l.gemm_k, t.time_s * 1e6, t.device_s * 1e6,
+                      t.host_s * 1e6);
+      }
+      std::printf("  layers %.3f ms, optimizer %.3f ms, overhead %.3f ms\n", sum * 1e3,
+                  OptimizerTime(m, n.cost.params.value(), n.cost.param_tensors) * 1e3,
+                  m.step_overhead_s * 1e3);
     }
   }
   std::printf("power: idle %.1f W (recorded), active %.1f W, dynamic %.1f W, limit %.0f W\n",

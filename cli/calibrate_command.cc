@@ -124,10 +124,11 @@ std::string Summary(const TimingOutcome& o, const std::string& output) {
   for (const auto& [precision, m] : p.time_models) {
     std::snprintf(line, sizeof line,
                   "%s: launch %.3g us, device scale conv %.3g linear %.3g memory %.3g, optimizer "
-                  "%.3g launches/tensor, step overhead %.3g ms, dynamic power %.1f W\n",
+                  "%.3g launches/tensor, step overhead %.3g ms, dynamic power %.1f W, %.3g pJ "
+                  "a MAC, %.3g pJ a byte\n",
                   precision.c_str(), m.launch_s * 1e6, m.device_scale.conv, m.device_scale.linear,
                   m.device_scale.memory, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
-                  m.dynamic_w);
+                  m.dynamic_w, m.joules_per_mac * 1e12, m.joules_per_byte * 1e12);
     s += line;
     if (m.optimizer_tensor_s > 0) {
       std::snprintf(line, sizeof line,

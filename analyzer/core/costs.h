@@ -63,8 +63,9 @@ struct LayerCost {
   /// positions x batch), N columns (output channels per group), K the reduction (input channels
   /// per group x kernel area); groups as in the op. All 0 for other layers.
   int64_t gemm_m = 0, gemm_n = 0, gemm_k = 0, groups = 0;
-  /// Input channels per group: K without the kernel area (K itself for a matrix product); 0
-  /// for other layers. Devices process channels in blocks (a CPU's vector width).
+  /// Input channels per group: K without the kernel area (K itself for a matrix product); a
+  /// batch normalisation's channels (its statistics are per channel); 0 for other layers.
+  /// Devices process channels in blocks (a CPU's vector width) or one per block of threads.
   int64_t in_channels = 0;
 };
 

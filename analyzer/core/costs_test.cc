@@ -101,6 +101,9 @@ TEST(Costs, BatchNormRunningStatsAreBuffers) {
   EXPECT_EQ(mc.params.value(), 16);
   EXPECT_EQ(mc.buffers.value(), 16);
   EXPECT_EQ(mc.by_kind[static_cast<int>(Kind::norm)].layers, 1);
+  // Its statistics are per channel: time models see its channels.
+  EXPECT_EQ(mc.layers.at(0).in_channels, 8);
+  EXPECT_EQ(mc.layers.at(0).gemm_n, 0);
 }
 
 TEST(Costs, UnknownOpIsListedNotSilentlyZero) {

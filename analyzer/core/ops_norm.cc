@@ -76,9 +76,10 @@ Status GroupNormShape(ShapeContext& c) {
   return c.Set(0, x, c.batched(0), c.dtype(0));
 }
 
-void BatchNormCost(const CostContext& c, Work& w, LayerCost&) {
-  if (!c.any_grad()) return;
+void BatchNormCost(const CostContext& c, Work& w, LayerCost& lc) {
   const Tensor& x = c.in(0);
+  if (x.dims.size() >= 2) lc.in_channels = x.dims[1];
+  if (!c.any_grad()) return;
   if (x.dims.size() >= 2) w.saved_bytes += Count(2 * x.dims[1]) * Count(4);
 }
 

@@ -44,19 +44,21 @@ StepPrediction PredictTimePower(const ModelCost& cost, const Profile& profile,
       p.substitutes.emplace_back(model_class, t.family);
     }
     if (t.outside_range) ++p.outside_range;
-    p.layers[i] = {t.time_s * power.active_w + t.device_s * power.dynamic_w, t.time_s};
+    p.layers[i] = {t.time_s * power.active_w + t.device_s * power.dynamic_w +
+                       WorkEnergy(model, lc, element_bytes),
+                   t.time_s};
     time_s += t.time_s;
     busy_s += t.device_s;
     p.layer_times[i] = std::move(t);
   }
   const double optimizer_s = OptimizerTime(model, cost.params.value(), cost.param_tensors);
+  const double optimizer_bytes =
+      model.optimizer_bytes_per_param * static_cast<double>(cost.params.value());
   const double optimizer_busy_s =
-      model.optimizer_bytes_per_s > 0
-          ? model.optimizer_bytes_per_param * static_cast<double>(cost.params.value()) /
-                model.optimizer_bytes_per_s
-          : 0;
+      model.optimizer_bytes_per_s > 0 ? optimizer_bytes / model.optimizer_bytes_per_s : 0;
   p.step.time_s = optimizer_s + model.step_overhead_s;
-  p.step.energy_j = p.step.time_s * power.active_w + optimizer_busy_s * power.dynamic_w;
+  p.step.energy_j = p.step.time_s * power.active_w + optimizer_busy_s * power.dynamic_w +
+                    optimizer_bytes * model.joules_per_byte;
   time_s += p.step.time_s;
   busy_s += optimizer_busy_s;
   double energy_j = p.step.energy_j;

@@ -141,6 +141,17 @@ TEST(PredictTimePower, LayersStepAndPowerByHand) {
   // The interval is the whole-network p90.
   EXPECT_NEAR(s.high.energy_j, 1.2 * s.total.energy_j, 1e-12);
   EXPECT_NEAR(s.low.energy_j, 0.8 * s.total.energy_j, 1e-12);
+  // Energy per MAC and per byte add each layer's work and the optimizer's traffic; time is
+  // unchanged.
+  Profile work = p;
+  work.time_models["fp32"].joules_per_mac = 1e-9;
+  work.time_models["fp32"].joules_per_byte = 1e-10;
+  StepPrediction w = PredictStep(cost, work, "fp32");
+  EXPECT_NEAR(w.total.time_s, s.total.time_s, 1e-18);
+  EXPECT_NEAR(w.layers[0].energy_j - s.layers[0].energy_j, 2 * macs * 1e-9 + (bf + bb) * 1e-10,
+              1e-15);
+  EXPECT_NEAR(w.layers[1].energy_j - s.layers[1].energy_j, (rf + rb) * 1e-10, 1e-15);
+  EXPECT_NEAR(w.step.energy_j - s.step.energy_j, 27 * 28 * 1e-10, 1e-15);
 }
 
 TEST(PredictTimePower, AsyncHostRunsAheadAndTheLimitCapsPower) {
@@ -226,6 +237,28 @@ TEST(PredictTimePower, ChannelsCostWholeBlocks) {
   const LayerCost d17 = SquareConv(17, 17), d32 = SquareConv(32, 32);
   EXPECT_EQ(d17.variant, "depthwise");
   EXPECT_DOUBLE_EQ(DeviceTime(f, d17, 4).first, DeviceTime(f, d32, 4).first);
+}
+
+TEST(PredictTimePower, FewChannelsSlowABatchNormAlikeAtEveryPrecision) {
+  auto norm = [](int64_t channels, int64_t size) {
+    GraphBuilder b;
+    int x = b.Input("x", {2, channels, size, size});
+    b.Node(Op::BatchNormalization, {x, b.Param("s", {channels}), b.Param("bias", {channels}),
+                                    b.Buffer("m", {channels}), b.Buffer("v", {channels})}, {}, 1);
+    return Costs(b.g).layers.at(0);
+  };
+  // The same elements over 8 and over 128 channels.
+  const LayerCost narrow = norm(8, 32), wide = norm(128, 8);
+  FamilyTime f{.bytes_per_s_fwd = 1e9, .bytes_per_s_bwd = 1e9};
+  const auto [bf, bb] = PassBytes(narrow, 4);
+  EXPECT_NEAR(DeviceTime(f, narrow, 4).first, bf / 1e9, 1e-15);
+  f.c0 = 24;
+  EXPECT_NEAR(DeviceTime(f, narrow, 4).first, bf / 1e9 * (1 + 24.0 / 8), 1e-15);
+  EXPECT_NEAR(DeviceTime(f, wide, 4).second, PassBytes(wide, 4).second / 1e9 * (1 + 24.0 / 128),
+              1e-15);
+  // At 2 bytes the streaming halves, the channels' stretch does not: a block per channel is
+  // bound by the elements it reads.
+  EXPECT_NEAR(DeviceTime(f, narrow, 2).first, bf / 2 / 1e9 + bf / 1e9 * 24.0 / 8, 1e-15);
 }
 
 }  // namespace

@@ -90,6 +90,7 @@ FamilyTime ReadFamily(const json& j, const std::string& ptr) {
     }
     f.channel_block = b.get<int>();
   }
+  if (j.contains("c0")) f.c0 = Number(j, ptr, "c0");
   f.samples = Field(j, ptr, "samples", json::value_t::number_integer).get<int>();
   f.cv_mape = Number(j, ptr, "cv_mape");
   const json& range = Field(j, ptr, "range", json::value_t::object);
@@ -106,6 +107,7 @@ ordered_json FamilyJson(const FamilyTime& f) {
                     {"bytes_per_s_fwd", f.bytes_per_s_fwd}, {"bytes_per_s_bwd", f.bytes_per_s_bwd},
                     {"m0", f.m0}, {"n0", f.n0}, {"k0", f.k0}};
   if (f.channel_block > 1) j["channel_block"] = f.channel_block;  // older profiles have none
+  if (f.c0 > 0) j["c0"] = f.c0;
   j["samples"] = f.samples;
   j["cv_mape"] = f.cv_mape;
   j["range"] = {{"min_macs", f.min_macs}, {"max_macs", f.max_macs},
@@ -131,6 +133,8 @@ TimeModel ReadTimeModel(const json& j, const std::string& ptr) {
   if (o.contains("step_s")) m.optimizer_step_s = Number(o, ptr + "/optimizer", "step_s");
   if (o.contains("tensor_s")) m.optimizer_tensor_s = Number(o, ptr + "/optimizer", "tensor_s");
   if (j.contains("dynamic_w")) m.dynamic_w = Number(j, ptr, "dynamic_w");
+  if (j.contains("joules_per_mac")) m.joules_per_mac = Number(j, ptr, "joules_per_mac");
+  if (j.contains("joules_per_byte")) m.joules_per_byte = Number(j, ptr, "joules_per_byte");
   const json& families = Field(j, ptr, "families", json::value_t::object);
   for (auto it = families.begin(); it != families.end(); ++it) {
     const std::string fp = ptr + "/families/" + it.key();
@@ -158,7 +162,8 @@ ordered_json TimeModelJson(const TimeModel& m) {
                             {"memory", m.device_scale.memory}}},
           {"step_overhead_s", m.step_overhead_s},
           {"optimizer", optimizer},
-          {"dynamic_w", m.dynamic_w}, {"families", families}};
+          {"dynamic_w", m.dynamic_w}, {"joules_per_mac", m.joules_per_mac},
+          {"joules_per_byte", m.joules_per_byte}, {"families", families}};
 }
 
 ordered_json ModelJson(const LinearModel& m) {

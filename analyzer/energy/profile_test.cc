@@ -168,6 +168,22 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   ExpectErrors(blocked_text, {{"\"channel_block\": 16", "\"channel_block\": 2.5",
                                "p.json: /time/fp32/families/conv/channel_block must be an "
                                "integer from 0 to 1024"}});
+  // A channel half-efficiency and energies per MAC and byte: read back; absent, they are 0.
+  EXPECT_EQ(text.find("\"c0\""), std::string::npos);
+  EXPECT_DOUBLE_EQ(b.joules_per_mac, 0);
+  Profile work = p;
+  work.time_models["fp32"].families["conv"].c0 = 150;
+  work.time_models["fp32"].joules_per_mac = 6e-12;
+  work.time_models["fp32"].joules_per_byte = 2e-10;
+  const std::string work_text = ProfileJson(work);
+  Result<Profile> work_back = ParseProfile(work_text, "work.json");
+  ASSERT_TRUE(work_back.ok()) << work_back.status().message();
+  const TimeModel& wf = work_back->time_models.at("fp32");
+  EXPECT_DOUBLE_EQ(wf.families.at("conv").c0, 150);
+  EXPECT_DOUBLE_EQ(wf.joules_per_mac, 6e-12);
+  EXPECT_DOUBLE_EQ(wf.joules_per_byte, 2e-10);
+  ExpectErrors(work_text, {{"\"c0\": 150", "\"c0\": -1",
+                            "p.json: /time/fp32/families/conv/c0 must be a number >= 0"}});
 
   ExpectErrors(
       text,

@@ -94,10 +94,16 @@ std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer
   const Work& w = layer.work;
   const double eff = Efficiency(f, layer);
   const auto [bytes_fwd, bytes_bwd] = PassBytes(layer, element_bytes);
+  // A per-channel reduction streams at the bandwidth its channels can use. Its blocks are
+  // bound by the elements each reads, not their width: the stretch is the same at 2 bytes.
+  const double channels = f.c0 > 0 && !HasGemm(layer) && layer.in_channels > 0
+                              ? 1 + f.c0 / static_cast<double>(layer.in_channels) *
+                                        (4.0 / element_bytes)
+                              : 1;
   auto part = [&](double macs, double rate, double bytes, double bandwidth) {
     double t = 0;
     if (macs > 0 && rate > 0) t += macs / (rate * eff);
-    if (bandwidth > 0) t += bytes / bandwidth;
+    if (bandwidth > 0) t += bytes * channels / bandwidth;
     return t;
   };
   return {part(D(w.macs_fwd), f.macs_per_s_fwd, bytes_fwd, f.bytes_per_s_fwd),
@@ -151,6 +157,14 @@ LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int e
     t.regime = compute >= memory ? Regime::compute : Regime::memory;
   }
   return t;
+}
+
+double WorkEnergy(const TimeModel& model, const LayerCost& layer, int element_bytes) {
+  if (layer.kind == Kind::shape) return 0;
+  const Work& w = layer.work;
+  const auto [bytes_fwd, bytes_bwd] = PassBytes(layer, element_bytes);
+  return (D(w.macs_fwd) + D(w.macs_bwd_input) + D(w.macs_bwd_weight)) * model.joules_per_mac +
+         (bytes_fwd + bytes_bwd) * model.joules_per_byte;
 }
 
 double OptimizerTime(const TimeModel& model, int64_t params, int64_t tensors) {

@@ -20,9 +20,11 @@
 // overhead (loss, zeroing gradients).
 //
 // Power. Between the idle floor and the board or package limit: while a step runs the device
-// draws active_w, plus dynamic_w while its units are busy:
-//   energy = time x active_w + busy x dynamic_w,   busy = min(sum of device times, time)
-// capped at time x limit_w.
+// draws active_w, plus dynamic_w while its units are busy, plus what its arithmetic and memory
+// draw for the work they do (per precision):
+//   energy = time x active_w + busy x dynamic_w + MACs x joules_per_mac + bytes x joules_per_byte
+// (busy = min(sum of device times, time)), capped at time x limit_w. The work terms make power
+// follow utilisation: the same busy time draws more when it does more work.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +48,10 @@ struct FamilyTime {
   /// functions, dropout's random numbers).
   double bytes_per_s_fwd = 0, bytes_per_s_bwd = 0;
   double m0 = 0, n0 = 0, k0 = 0;  ///< Half-efficiency sizes of M, N, K (0: no penalty).
+  /// Half-efficiency channel count of a per-channel reduction (batch normalisation, whose
+  /// statistics a GPU gathers with one block of threads per channel: 16 channels leave most of
+  /// its multiprocessors idle); scales the memory term (0: no penalty).
+  double c0 = 0;
   /// Channels run in blocks of this many (a CPU's vector width: 16 floats with AVX-512): a
   /// layer pays for its output channels (a depthwise convolution: its channels), and for input
   /// channels beyond one block, rounded up to whole blocks (0, 1: no blocks).
@@ -80,6 +86,11 @@ struct TimeModel {
   /// Power added while the device is busy at this precision (tensor cores at bf16 draw other
   /// power than at fp32); 0: the profile's PowerModel::dynamic_w.
   double dynamic_w = 0;
+  /// Energy of each multiply-accumulate and of each byte a pass or the optimizer moves, at this
+  /// precision: power that follows the work done, not the time taken, so that a layer leaving
+  /// most of the device idle (a batch normalisation over 16 channels) draws less than one that
+  /// fills it. 0: none (profiles before it).
+  double joules_per_mac = 0, joules_per_byte = 0;
   std::map<std::string, FamilyTime> families;  ///< By model class.
 };
 
@@ -124,6 +135,10 @@ std::pair<double, double> PassBytes(const LayerCost& layer, int element_bytes);
 /// else null. `used` (optional) gets the family's name.
 const FamilyTime* FamilyFor(const TimeModel& model, const std::string& model_class,
                             std::string* used = nullptr);
+
+/// Dynamic energy of a layer's work, both passes: MACs x joules_per_mac + bytes x
+/// joules_per_byte.
+double WorkEnergy(const TimeModel& model, const LayerCost& layer, int element_bytes);
 
 /// A pass of `layer` alone, as calibration times it: {forward, backward} seconds.
 std::pair<double, double> AloneTime(const FamilyTime& f, const LayerCost& layer, bool async,

@@ -22,6 +22,16 @@ int64_t LogInt(double u, int64_t lo, int64_t hi) {
   return std::clamp<int64_t>(static_cast<int64_t>(v), lo, hi);
 }
 
+// A width as real networks have it: a multiple of 8 from 16 up (16, 24, ... 2048), kept
+// within [lo, hi]. Tensor cores and vector units are built for such widths; a random one such as
+// 555 sends a GPU's convolution down a slow path that real networks do not take, and timings
+// there made the H200's calibration predict real convolutions 1.4x too slow (docs/gpu.md).
+int64_t RealWidth(int64_t v, int64_t lo, int64_t hi) {
+  if (v < 16) return v;
+  const int64_t top = std::max<int64_t>(hi / 8 * 8, 16);
+  return std::clamp<int64_t>((v + 4) / 8 * 8, std::min(std::max<int64_t>(lo, 16), top), top);
+}
+
 int Pick(double u, int n) { return std::min(n - 1, static_cast<int>(u * n)); }
 
 uint64_t DesignSeed(const std::string& design, uint64_t seed) {
@@ -112,12 +122,13 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
   const std::string kind = design.substr(0, design.find('.'));
   if (kind == "linear") {
     c.input_needs_grad = design != "linear.input";
-    int64_t in = LogInt(u[1], 64, limits.max_features);
-    const int64_t out = LogInt(u[2], 10, 4096);
+    int64_t in = RealWidth(LogInt(u[1], 64, limits.max_features), 64, limits.max_features);
+    // Outputs from 10 (a classifier's) up; from 16 on, real widths.
+    const int64_t out = RealWidth(LogInt(u[2], 10, 4096), 16, 4096);
     while (static_cast<double>(batch) * static_cast<double>(in) * static_cast<double>(out) > limits.max_macs &&
            (batch > limits.min_batch || in > 64)) {
       if (batch > limits.min_batch) batch = std::max(limits.min_batch, batch / 2);
-      else in = std::max<int64_t>(64, in / 2);
+      else in = RealWidth(std::max<int64_t>(64, in / 2), 64, limits.max_features);
     }
     c.batch = batch;
     c.json = Arch({in}, {{"op", "linear"}, {"out_features", out}});
@@ -126,7 +137,7 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
   // Channels and size as real networks pair them: channels x size from 512 (a CIFAR network's
   // first stage, 16 at 32) to 14336 (ResNet-50's last, 2048 at 7), so that wide layers are
   // small and narrow ones large, as in every stage of a CNN.
-  int64_t channels = LogInt(u[1], 16, limits.max_channels);
+  int64_t channels = RealWidth(LogInt(u[1], 16, limits.max_channels), 16, limits.max_channels);
   const double product = std::exp(std::log(512.0) + u[2] * (std::log(14336.0) - std::log(512.0)));
   int64_t size = std::clamp<int64_t>(std::llround(product / static_cast<double>(channels)),
                                      limits.min_spatial, limits.max_spatial);
@@ -139,14 +150,15 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
     if (design == "conv.input") {
       c.input_needs_grad = false;
       channels = Pick(u[1], 3) == 0 ? 1 : 3;
-      out_channels = LogInt(u[5], 16, 128);
+      out_channels = RealWidth(LogInt(u[5], 16, 128), 16, 128);
       kernel = std::max<int64_t>(kernel, 3);
       size = LogInt(u[2], 28, limits.max_spatial);
     } else if (design == "conv") {
       // Output channels a quarter to four times the input's (bottlenecks, expansions).
-      out_channels = std::clamp<int64_t>(
-          std::llround(static_cast<double>(channels) * std::exp((u[5] - 0.5) * 2 * std::log(4.0))),
-          8, limits.max_channels);
+      out_channels = RealWidth(std::clamp<int64_t>(std::llround(static_cast<double>(channels) *
+                                                                std::exp((u[5] - 0.5) * 2 * std::log(4.0))),
+                                                    8, limits.max_channels),
+                               16, limits.max_channels);
     } else {
       kernel = Pick(u[3], 3) == 0 ? 5 : 3;
     }
@@ -195,8 +207,10 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
       size = std::max<int64_t>(std::max<int64_t>(limits.min_spatial, kernel), size * 3 / 4);
     } else if (kind == "conv" && design != "conv.input" && std::max(channels, out_channels) > 8) {
       // Still over at the smallest batch and size: narrower, keeping the ratio of the widths.
-      channels = std::max<int64_t>(8, channels * 3 / 4);
-      out_channels = design == "conv" ? std::max<int64_t>(8, out_channels * 3 / 4) : channels;
+      channels = std::max<int64_t>(8, RealWidth(channels * 3 / 4, 16, channels - 8));
+      out_channels =
+          design == "conv" ? std::max<int64_t>(8, RealWidth(out_channels * 3 / 4, 16, out_channels - 8))
+                           : channels;
       layer["out_channels"] = out_channels;
       if (design == "conv.depthwise") layer["groups"] = channels;
     } else {

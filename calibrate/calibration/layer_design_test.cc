@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "analyzer/core/costs.h"
 #include "analyzer/json/json_frontend.h"
 #include "calibrate/calibration/hardware.h"
@@ -101,6 +103,19 @@ TEST(LayerDesign, EveryDesignIsDeterministicLoadsIsItsOwnClassAndStaysWithinTheC
 
         const bool is_input = design == "conv.input" || design == "linear.input";
         EXPECT_EQ(c->input_needs_grad, !is_input);
+        // Widths as real networks have them: a multiple of 8 from 16 up (an image's 1 or 3
+        // channels into a first layer, a classifier's 10-15 outputs and the narrowest layers
+        // left as they are).
+        const nlohmann::json arch = nlohmann::json::parse(c->json);
+        const nlohmann::json& op = arch["layers"][0];
+        std::vector<int64_t> widths = {arch["input"]["shape"][0].get<int64_t>()};
+        if (op.contains("out_channels")) widths.push_back(op["out_channels"].get<int64_t>());
+        if (op.contains("out_features")) widths.push_back(op["out_features"].get<int64_t>());
+        for (int64_t w : widths) {
+          if (w >= 16) {
+            EXPECT_EQ(w % 8, 0) << c->json;
+          }
+        }
         const bool products = design.rfind("conv", 0) == 0 || design.rfind("linear", 0) == 0;
         if (is_input) {
           EXPECT_EQ(layer->work.macs_bwd_input.value(), 0) << c->json;

@@ -18,8 +18,8 @@ bool HasMacs(const LayerCost& l) { return l.work.macs_fwd.value() > 0; }
 
 // A family's parameters as a point of log space; which ones exist depends on the layers.
 struct FamilyLayout {
-  bool macs = false, gemm = false;
-  size_t size() const { return 4 + (macs ? 2 : 0) + (gemm ? 3 : 0); }
+  bool macs = false, gemm = false, channels = false;
+  size_t size() const { return 4 + (macs ? 2 : 0) + (gemm ? 3 : 0) + (channels ? 1 : 0); }
   FamilyTime Decode(const std::vector<double>& x) const {
     FamilyTime f;
     size_t i = 0;
@@ -36,6 +36,7 @@ struct FamilyLayout {
       f.n0 = std::exp(x[i++]);
       f.k0 = std::exp(x[i++]);
     }
+    if (channels) f.c0 = std::exp(x[i++]);
     return f;
   }
 };
@@ -74,6 +75,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
   for (const LayerTimingSample* s : samples) {
     layout.macs = layout.macs || HasMacs(s->layer);
     layout.gemm = layout.gemm || HasGemm(s->layer);
+    layout.channels = layout.channels || (!HasMacs(s->layer) && s->layer.in_channels > 0);
     fwd_min.push_back(s->forward_s);
     bwd_min.push_back(Backward(*s));
     const auto [bf, bb] = PassBytes(s->layer, ElementBytes(s->precision));
@@ -86,6 +88,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
   }
   // Half-efficiency sizes add three parameters: fitted only with three samples per parameter.
   layout.gemm = layout.gemm && samples.size() >= 3 * (4 + 2 + 3);
+  layout.channels = layout.channels && samples.size() >= 2 * (4 + 1);
 
   const double host_fwd = *std::min_element(fwd_min.begin(), fwd_min.end());
   const double host_bwd = *std::min_element(bwd_min.begin(), bwd_min.end());
@@ -111,6 +114,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     if (layout.gemm && (!in(f.m0, 1e-3, 1e8) || !in(f.n0, 1e-3, 1e6) || !in(f.k0, 1e-3, 1e6))) {
       return INFINITY;
     }
+    if (layout.channels && !in(f.c0, 1e-3, 1e5)) return INFINITY;
 
     return FamilyLoss(f, samples, async);
   };
@@ -129,6 +133,7 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     if (layout.gemm) {
       for (int i = 0; i < 3; ++i) x.push_back(std::log(16.0));
     }
+    if (layout.channels) x.push_back(std::log(16.0));
 
     NelderMeadOptions o;
     o.max_evaluations = 1500 * static_cast<int>(layout.size());
@@ -144,6 +149,8 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
   }
   FamilyTime f = layout.Decode(best);
   f.channel_block = channel_block;
+  // Below one channel the stretch is nothing a layer could show: none (the CPU's).
+  if (f.c0 < 1) f.c0 = 0;
   return f;
 }
 
@@ -258,11 +265,53 @@ void FitOptimizer(const std::vector<const OptimizerTimingSample*>& samples, Time
 
 namespace {
 
+// min |A x - 1|^2 over x >= 0, A given by its rows (k columns): coordinate descent on columns
+// scaled to unit length, which converges for a convex objective whatever the columns' scales
+// (seconds, MACs and bytes differ by twenty orders of magnitude).
+std::vector<double> NonNegativeLeastSquares(const std::vector<std::vector<double>>& rows,
+                                            size_t k) {
+  std::vector<double> norm(k, 0.0);
+  for (const auto& r : rows) {
+    for (size_t a = 0; a < k; ++a) norm[a] += r[a] * r[a];
+  }
+  for (double& v : norm) v = std::sqrt(v);
+  std::vector<std::vector<double>> gram(k, std::vector<double>(k, 0.0));
+  std::vector<double> rhs(k, 0.0);
+  for (const auto& r : rows) {
+    for (size_t a = 0; a < k; ++a) {
+      if (norm[a] == 0) continue;
+      rhs[a] += r[a] / norm[a];
+      for (size_t b = 0; b < k; ++b) {
+        if (norm[b] > 0) gram[a][b] += r[a] * r[b] / (norm[a] * norm[b]);
+      }
+    }
+  }
+  std::vector<double> y(k, 0.0);
+  for (int sweep = 0; sweep < 20000; ++sweep) {
+    double moved = 0;
+    for (size_t a = 0; a < k; ++a) {
+      if (gram[a][a] <= 0) continue;
+      double r = rhs[a];
+      for (size_t b = 0; b < k; ++b) {
+        if (b != a) r -= gram[a][b] * y[b];
+      }
+      const double v = std::max(0.0, r / gram[a][a]);
+      moved = std::max(moved, std::abs(v - y[a]));
+      y[a] = v;
+    }
+    if (moved < 1e-12) break;
+  }
+  std::vector<double> x(k, 0.0);
+  for (size_t a = 0; a < k; ++a) x[a] = norm[a] > 0 ? y[a] / norm[a] : 0;
+  return x;
+}
+
 // A network reduced to what stage 3 varies: per layer its launches and device times alone.
 struct NetworkTerms {
   std::vector<double> launch_fwd, launch_bwd, dev_fwd, dev_bwd;
   std::vector<Kind> kind;
   double params = 0, tensors = 0;
+  double macs = 0, bytes = 0;  ///< Work of the layers (both passes); bytes without the optimizer's.
 };
 
 NetworkTerms Terms(const TimeModel& model, const ModelCost& cost, int element_bytes) {
@@ -277,6 +326,9 @@ NetworkTerms Terms(const TimeModel& model, const ModelCost& cost, int element_by
     t.dev_fwd.push_back(df);
     t.dev_bwd.push_back(db);
     t.kind.push_back(l.kind);
+    const auto [bf, bb] = PassBytes(l, element_bytes);
+    t.macs += D(l.work.macs_fwd) + D(l.work.macs_bwd_input) + D(l.work.macs_bwd_weight);
+    t.bytes += bf + bb;
   }
   t.params = D(cost.params);
   t.tensors = static_cast<double>(cost.param_tensors);
@@ -321,130 +373,156 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
   for (const auto& [precision, base] : families) {
     if (precision != "fp32") precisions.push_back(precision);
   }
+  // Stage 3, over every precision at once: the host's pace (its time per launch and per step)
+  // is the machine's whatever the precision; each precision has its own host time per
+  // parameter tensor (the optimizer's, or beyond a timed optimizer's: autocast's weight casts)
+  // and device scales. Fitting the shared part on all networks keeps a precision with few
+  // networks from fitting its own launch time to them.
+  std::vector<std::string> fitted;
+  std::map<std::string, std::vector<size_t>> mine;
   for (const std::string& precision : precisions) {
-    const TimeModel& base = families.at(precision);
-    std::vector<size_t> mine;
     for (size_t i : use) {
-      if (networks[i].precision == precision) mine.push_back(i);
+      if (networks[i].precision == precision) mine[precision].push_back(i);
     }
-    TimeModel m = base;
-    const std::vector<NetworkTerms>& t = terms.at(precision);
-    if (mine.empty() && precision != "fp32" && out.models.count("fp32")) {
-      // No network at this precision: the network context of fp32.
-      const TimeModel& f = out.models.at("fp32");
+    if (!mine[precision].empty()) fitted.push_back(precision);
+  }
+  // The launch is measured: the forward floor of the one-kernel families (a launch and its
+  // dispatch); inside a network it may differ by up to 2x either way, as may device times.
+  const TimeModel& reference = families.at(fitted.empty() ? precisions.front() : fitted.front());
+  const bool async = reference.async;
+  const double nominal = reference.launch_s > 0 ? reference.launch_s : 1e-5;
+  const double launch_lo = reference.launch_s > 0 ? 0.5 * nominal : 1e-7;
+  const double launch_hi = reference.launch_s > 0 ? 2 * nominal : 1e-3;
+  // x: log launch_s, log step overhead, then per fitted precision: log host time per parameter
+  // tensor and the log device scales. On a CPU one scale for convolutions and one for matrix
+  // products, where every layer's device time shows in the step, and none for the memory-bound
+  // rest, which costs in a network what it costs alone (a free scale there only made up for
+  // other errors: it sat at its bound, docs/calibrate.md). One for all on a GPU, where small
+  // networks are mostly bound by dispatch and three scales could not be told apart (they
+  // overfit).
+  const size_t per = async ? 2 : 3;
+  auto decode = [&](const std::vector<double>& x) {
+    std::map<std::string, TimeModel> r;
+    for (size_t p = 0; p < fitted.size(); ++p) {
+      TimeModel m = families.at(fitted[p]);
+      m.launch_s = std::exp(x[0]);
+      m.step_overhead_s = std::exp(x[1]);
+      const double* y = &x[2 + per * p];
+      m.optimizer_launches_per_tensor = std::exp(y[0]) / m.launch_s;
+      m.device_scale = async ? TimeModel::Scales{std::exp(y[1]), std::exp(y[1]), std::exp(y[1])}
+                             : TimeModel::Scales{std::exp(y[1]), std::exp(y[2]), 1.0};
+      r[fitted[p]] = m;
+    }
+    return r;
+  };
+  size_t count = 0;
+  for (const auto& [precision, indices] : mine) count += indices.size();
+  auto loss = [&](const std::vector<double>& x) -> double {
+    for (double v : x) {
+      if (!std::isfinite(v)) return INFINITY;
+    }
+    // Physical bounds: a launch between 0.1 us and 1 ms (within 2x of the one measured), an
+    // overhead up to 1 s, a host time per tensor up to 1 ms, the network context within 3x of
+    // the layers alone.
+    const double launch = std::exp(x[0]), overhead = std::exp(x[1]);
+    if (launch < launch_lo || launch > launch_hi || overhead < 1e-7 || overhead > 1) {
+      return INFINITY;
+    }
+    for (size_t p = 0; p < fitted.size(); ++p) {
+      const double* y = &x[2 + per * p];
+      if (std::exp(y[0]) > 1e-3 || std::exp(y[0]) < 1e-8) return INFINITY;
+      for (size_t k = 1; k < per; ++k) {
+        if (std::abs(y[k]) > std::log(3.0)) return INFINITY;
+      }
+    }
+    const std::map<std::string, TimeModel> r = decode(x);
+    double l = 0;
+    for (const auto& [precision, m] : r) {
+      const std::vector<NetworkTerms>& t = terms.at(precision);
+      for (size_t i : mine.at(precision)) {
+        const double e = std::log(StepTime(m, t[i]).first / networks[i].time_s);
+        l += e * e;
+      }
+    }
+    return l / static_cast<double>(count);
+  };
+  if (!fitted.empty()) {
+    std::vector<double> best;
+    double best_loss = INFINITY;
+    for (double k : {0.8, 1.25}) {
+      const double launch = nominal * k;
+      std::vector<double> x = {std::log(launch), std::log(1e-4)};
+      for (const std::string& precision : fitted) {
+        x.push_back(std::log(families.at(precision).optimizer_tensor_s > 0 ? launch / 2 : 4 * launch));
+        for (size_t s = 1; s < per; ++s) x.push_back(0);
+      }
+      NelderMeadOptions o;
+      o.max_evaluations = 1000 * static_cast<int>(x.size());
+      x = NelderMead(loss, x, o);
+      o.step = 0.2;
+      x = NelderMead(loss, x, o);
+      if (loss(x) < best_loss) {
+        best_loss = loss(x);
+        best = x;
+      }
+    }
+    out.models = decode(best);
+  }
+  for (const std::string& precision : precisions) {
+    if (out.models.count(precision)) continue;
+    // No network at this precision: the network context of fp32 (else of the first fitted).
+    TimeModel m = families.at(precision);
+    if (!out.models.empty()) {
+      const TimeModel& f = out.models.count("fp32") ? out.models.at("fp32") : out.models.begin()->second;
       m.launch_s = f.launch_s;
       m.device_scale = f.device_scale;
       m.optimizer_launches_per_tensor = f.optimizer_launches_per_tensor;
       m.step_overhead_s = f.step_overhead_s;
     }
-    if (!mine.empty()) {
-      const double nominal = base.launch_s > 0 ? base.launch_s : 1e-5;
-      const double launch_lo = base.launch_s > 0 ? 0.5 * nominal : 1e-7;
-      const double launch_hi = base.launch_s > 0 ? 2 * nominal : 1e-3;
-      // x: log launch_s, log host time per parameter tensor (the optimizer's, or beyond a timed
-      // optimizer's: autocast's casts), log step overhead, log device scales of
-      // convolutions and matrix products (x[4] unused on a GPU, x[5] unused).
-      // The launch is measured: the forward floor of the one-kernel families (a launch and its
-      // dispatch); inside a network it may differ by up to 2x either way, as may device times.
-      auto decode = [&](const std::vector<double>& x) {
-        TimeModel r = m;
-        r.launch_s = std::exp(x[0]);
-        r.optimizer_launches_per_tensor = std::exp(x[1]) / r.launch_s;
-        r.step_overhead_s = std::exp(x[2]);
-        // On a CPU one scale for convolutions and one for matrix products, where every layer's
-        // device time shows in the step, and none for the memory-bound rest, which costs in a
-        // network what it costs alone (a free scale there only made up for other errors: it
-        // sat at its bound, docs/calibrate.md). One for all on a GPU, where the small
-        // calibration networks are mostly bound by dispatch and three scales could not be told
-        // apart (they overfit).
-        r.device_scale = m.async ? TimeModel::Scales{std::exp(x[3]), std::exp(x[3]), std::exp(x[3])}
-                                 : TimeModel::Scales{std::exp(x[3]), std::exp(x[4]), 1.0};
-        return r;
-      };
-      auto loss = [&](const std::vector<double>& x) -> double {
-        for (double v : x) {
-          if (!std::isfinite(v)) return INFINITY;
-        }
-        const TimeModel r = decode(x);
-        // Physical bounds: a launch between 0.1 us and 1 ms, the network context within 4x of
-        // the layers alone, an optimizer step per tensor up to 1 ms, an overhead up to 1 s.
-        for (int k = 3; k < 6; ++k) {
-          if (std::abs(x[k]) > std::log(3.0)) return INFINITY;
-        }
-        if (r.launch_s < launch_lo || r.launch_s > launch_hi || std::exp(x[1]) > 1e-3 ||
-            std::exp(x[1]) < 1e-8 || r.step_overhead_s < 1e-7 || r.step_overhead_s > 1) {
-          return INFINITY;
-        }
-        double l = 0;
-        for (size_t i : mine) {
-          const double e = std::log(StepTime(r, t[i]).first / networks[i].time_s);
-          l += e * e;
-        }
-        return l / static_cast<double>(mine.size());
-      };
-      std::vector<double> best;
-      double best_loss = INFINITY;
-      for (double k : {0.8, 1.25}) {
-        const double launch = nominal * k;
-        const double per_tensor = m.optimizer_tensor_s > 0 ? launch / 2 : 4 * launch;
-        std::vector<double> x = {std::log(launch), std::log(per_tensor), std::log(1e-4), 0, 0, 0};
-        NelderMeadOptions o;
-        o.max_evaluations = 3000;
-        x = NelderMead(loss, x, o);
-        o.step = 0.2;
-        x = NelderMead(loss, x, o);
-        if (loss(x) < best_loss) {
-          best_loss = loss(x);
-          best = x;
-        }
-      }
-      m = decode(best);
-    }
     out.models[precision] = m;
   }
-  // Power: energy = time x active + time x (busy / predicted time) x dynamic(precision), on
-  // measured time: one active power, a dynamic power per precision, non-negative least squares
-  // on relative errors (coordinate descent: a few unknowns, a convex objective).
+  // Power: energy = time x active + time x (busy / predicted time) x dynamic + MACs x
+  // joules_per_mac(precision) + bytes x joules_per_byte, on measured time, by non-negative least
+  // squares on relative errors. A byte costs the memory the same whatever the precision, and
+  // busy time the same clocks; a multiply-accumulate costs each precision's units their own
+  // (TF32 against bf16 tensor cores). On the recorded H200 data, per-precision busy and byte
+  // terms fitted six bf16 networks no better than shared ones (docs/gpu.md).
   std::vector<std::string> names;
   for (const auto& [precision, m] : out.models) names.push_back(precision);
-  const size_t k = names.size() + 1;
-  std::vector<std::vector<double>> gram(k, std::vector<double>(k, 0.0));
-  std::vector<double> rhs(k, 0.0);
-  std::vector<int> count(k, 0);
+  // Columns: active, dynamic, per byte, then per MAC for each precision.
+  const size_t k = 3 + names.size();
+  std::vector<std::vector<double>> rows;
+  std::vector<int> networks_at(names.size(), 0);
   for (size_t i : use) {
     const NetworkSample& n = networks[i];
     auto it = out.models.find(n.precision);
     if (it == out.models.end() || !(n.energy_j > 0)) continue;
-    const auto [time, busy] = StepTime(it->second, terms.at(n.precision)[i]);
-    const size_t p = 1 + static_cast<size_t>(std::find(names.begin(), names.end(), n.precision) -
-                                             names.begin());
+    const NetworkTerms& nt = terms.at(n.precision)[i];
+    const auto [time, busy] = StepTime(it->second, nt);
+    const size_t p = static_cast<size_t>(std::find(names.begin(), names.end(), n.precision) -
+                                         names.begin());
     const double w = 1 / n.energy_j;
     std::vector<double> x(k, 0.0);
     x[0] = n.time_s * w;
-    x[p] = n.time_s * std::min(1.0, busy / time) * w;
-    ++count[p];
-    for (size_t a = 0; a < k; ++a) {
-      rhs[a] += x[a];
-      for (size_t b = 0; b < k; ++b) gram[a][b] += x[a] * x[b];
-    }
+    x[1] = n.time_s * std::min(1.0, busy / time) * w;
+    x[2] = (nt.bytes + it->second.optimizer_bytes_per_param * nt.params) * w;
+    x[3 + p] = nt.macs * w;
+    rows.push_back(std::move(x));
+    ++networks_at[p];
   }
-  std::vector<double> theta(k, 0.0);
-  for (int sweep = 0; sweep < 500; ++sweep) {
-    for (size_t a = 0; a < k; ++a) {
-      if (gram[a][a] <= 0) continue;
-      double r = rhs[a];
-      for (size_t b = 0; b < k; ++b) {
-        if (b != a) r -= gram[a][b] * theta[b];
-      }
-      theta[a] = std::max(0.0, r / gram[a][a]);
-    }
+  if (!options.work_energy) {
+    for (auto& r : rows) std::fill(r.begin() + 2, r.end(), 0.0);
   }
-  const double active = theta[0];
-  // The shared dynamic power is fp32's (else the first precision's); each precision keeps its own.
+  const std::vector<double> theta = NonNegativeLeastSquares(rows, k);
+  const double active = theta[0], dynamic = theta[1];
+  // A precision without networks of its own takes fp32's energy per MAC (else the first's).
   const auto fp32 = std::find(names.begin(), names.end(), "fp32");
-  const double dynamic = theta[fp32 != names.end() ? 1 + (fp32 - names.begin()) : 1];
+  const size_t shared = fp32 != names.end() ? static_cast<size_t>(fp32 - names.begin()) : 0;
   for (size_t p = 0; p < names.size(); ++p) {
-    out.models[names[p]].dynamic_w = count[p + 1] > 0 ? theta[p + 1] : dynamic;
+    TimeModel& m = out.models[names[p]];
+    m.dynamic_w = dynamic;
+    m.joules_per_byte = theta[2];
+    m.joules_per_mac = theta[3 + (networks_at[p] > 0 ? p : shared)];
   }
   out.power = {options.idle_w, active, dynamic, options.limit_w};
   return out;

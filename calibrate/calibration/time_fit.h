@@ -6,13 +6,15 @@
 //      for matrix products also the channel block (none, 8, 16 or 32), whichever fits best.
 //   2. The optimizer, from timed optimizer steps where there are some: a host cost per step and
 //      per parameter tensor, and the bandwidth of its memory traffic.
-//   3. The network context, from whole training steps: per precision, the host time per
-//      launch, the device scale, the per-step overhead and (when the optimizer was not timed)
-//      its time per parameter tensor, again on squared log errors of the step time, with the
-//      families fixed.
-//   4. Power, from the same steps' energy over their measured time: one active power and a dynamic
-//      power per precision by non-negative least squares on relative errors, given each step's
-//      predicted device share.
+//   3. The network context, from whole training steps of every precision at once: the host
+//      time per launch and the per-step overhead (the machine's), and per precision the device
+//      scale and a host time per parameter tensor (the optimizer's when it was not timed, else
+//      autocast's weight casts), again on squared log errors of the step time, with the families
+//      fixed.
+//   4. Power, from the same steps' energy over their measured time: an active power, a dynamic
+//      power while busy, an energy per byte moved and, per precision, an energy per MAC, by
+//      non-negative least squares on relative errors, given each step's predicted device share
+//      and work.
 // The whole-network error is cross-validated: stages 3 and 4 are refitted without each fold of
 // networks and predict it. Nothing here needs libtorch; tests fit recorded measurements.
 #pragma once
@@ -63,6 +65,9 @@ struct TimeFitOptions {
   /// Adam's memory traffic per parameter and precision byte: reads parameter, gradient and two
   /// moments, writes parameter and moments (7 accesses).
   double optimizer_accesses_per_param = 7;
+  /// Fit energy per MAC and per byte (TimeModel::joules_per_mac, joules_per_byte); false: the
+  /// busy-time power alone, as profiles before them (bench/recorded_fit compares the two).
+  bool work_energy = true;
 };
 
 struct TimeFitResult {
