@@ -96,14 +96,14 @@ std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer
   const auto [bytes_fwd, bytes_bwd] = PassBytes(layer, element_bytes);
   // A per-channel reduction streams at the bandwidth its channels can use. Its blocks are
   // bound by the elements each reads, not their width: the stretch is the same at 2 bytes.
-  const double channels = f.c0 > 0 && !HasGemm(layer) && layer.in_channels > 0
-                              ? 1 + f.c0 / static_cast<double>(layer.in_channels) *
-                                        (4.0 / element_bytes)
-                              : 1;
+  const double stretch = f.c0 > 0 && !HasGemm(layer) && layer.in_channels > 0
+                             ? 1 + f.c0 / static_cast<double>(layer.in_channels) *
+                                       (4.0 / element_bytes)
+                             : 1;
   auto part = [&](double macs, double rate, double bytes, double bandwidth) {
     double t = 0;
     if (macs > 0 && rate > 0) t += macs / (rate * eff);
-    if (bandwidth > 0) t += bytes * channels / bandwidth;
+    if (bandwidth > 0) t += bytes * stretch / bandwidth;
     return t;
   };
   return {part(D(w.macs_fwd), f.macs_per_s_fwd, bytes_fwd, f.bytes_per_s_fwd),

@@ -3,8 +3,9 @@
 // Time. Each layer runs a forward and a backward pass. A pass costs the host a dispatch floor
 // (launching its kernels on a GPU; per-op overhead on a CPU) and costs the device a throughput
 // part bounded by a roofline:
-//   device = macs / (rate x efficiency) + bytes / bandwidth   (rate and bandwidth per pass)
+//   device = macs / (rate x efficiency) + bytes x stretch / bandwidth   (rate, bandwidth per pass)
 //   efficiency = 1 / ((1 + m0/M) (1 + n0/N) (1 + k0/K)) x N/N' x C/C'   (conv and matrix products)
+//   stretch = 1 + c0/C x 4/element bytes   (a batch normalisation over C channels; else 1)
 // where M x N x K is the layer's matrix product (LayerCost::gemm_*): few rows, columns or a
 // short reduction leave a GPU's tiles and waves part empty or a CPU's vector units idle; N' and
 // C' are the output and input channels rounded up to whole channel blocks (33 channels cost a

@@ -226,12 +226,8 @@ TEST(TimeFitTest, PredictsHeldOutH200NetworksFromLayerTimings) {
 TEST(TimeFitTest, FindsHowFewChannelsSlowABatchNorm) {
   // Timings made by the model itself with a half-efficiency of 150 channels (a GPU gathers the
   // statistics with a block per channel): the fit must find it again.
-  FamilyTime truth;
-  truth.host_fwd_s = 1e-5;
-  truth.host_bwd_s = 3e-5;
-  truth.bytes_per_s_fwd = 2e12;
-  truth.bytes_per_s_bwd = 1.5e12;
-  truth.c0 = 150;
+  const FamilyTime truth{.host_fwd_s = 1e-5, .host_bwd_s = 3e-5, .bytes_per_s_fwd = 2e12,
+                         .bytes_per_s_bwd = 1.5e12, .c0 = 150};
   std::vector<LayerCost> layers;
   for (int i = 0; i < 16; ++i) {
     LayerCost l;
