@@ -7,7 +7,8 @@ layer alone, training mode, forward then backward, on one thread, the best of se
    with AVX-512), so 33 channels cost what 48 do.
 2. The slow 1x1 path: below batch 16 on one thread, a 1x1 stride-1 convolution runs without
    oneDNN.
-3. BatchNorm's backward at 2x2: far slower per element than at larger sizes.
+3. BatchNorm's backward at 2x2: far slower per element than at 1x1, 3x3 or larger sizes, at
+   any batch and channel count.
 
 Usage: bench/cpu_kernels.py   (prints milliseconds per layer call, forward + backward)
 """
@@ -32,6 +33,23 @@ def train_ms(module, shape, reps=7):
     return best * 1e3
 
 
+def pass_ms(module, shape, reps=9):
+    """Best forward and best backward time of `module` on a random input of `shape`, in ms."""
+    x = torch.randn(*shape, requires_grad=True)
+    g = torch.randn_like(module(x))
+    fwd = bwd = float("inf")
+    for _ in range(reps):
+        x.grad = None
+        for p in module.parameters():
+            p.grad = None
+        t0 = time.perf_counter()
+        y = module(x)
+        t1 = time.perf_counter()
+        y.backward(g)
+        fwd, bwd = min(fwd, t1 - t0), min(bwd, time.perf_counter() - t1)
+    return fwd * 1e3, bwd * 1e3
+
+
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(1)
@@ -52,6 +70,15 @@ def main():
         ms = train_ms(torch.nn.BatchNorm2d(c), (16, c, s, s))
         print("   %4d channels at %dx%d: %6.3f ms, %5.2f ns per element" %
               (c, s, s, ms, ms * 1e6 / (16 * c * s * s)))
+    print("   forward and backward apart, batch 16, 256 channels, by size:")
+    for s in (1, 2, 3, 4, 8):
+        f, b = pass_ms(torch.nn.BatchNorm2d(256), (16, 256, s, s))
+        el = 16 * 256 * s * s
+        print("   %dx%d: forward %5.2f, backward %5.2f ns per element" % (s, s, f * 1e6 / el, b * 1e6 / el))
+    print("   at 2x2, by batch and channels (the same per element: no per-channel overhead):")
+    for n, c in ((16, 32), (128, 32), (16, 256), (64, 256), (16, 1024)):
+        ms = train_ms(torch.nn.BatchNorm2d(c), (n, c, 2, 2))
+        print("   batch %3d, %4d channels: %5.2f ns per element" % (n, c, ms * 1e6 / (n * c * 4)))
 
 
 if __name__ == "__main__":

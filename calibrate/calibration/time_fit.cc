@@ -181,22 +181,34 @@ FamilyTime FitWithBestChannelBlock(const std::vector<const LayerTimingSample*>& 
 
 }  // namespace
 
+std::vector<FamilyTime> FitFamilyFolds(const std::vector<const LayerTimingSample*>& samples,
+                                       bool async, int channel_block) {
+  const size_t folds = std::min<size_t>(5, samples.size());
+  std::vector<FamilyTime> fits;
+  if (folds < 3) return fits;
+  for (size_t k = 0; k < folds; ++k) {
+    std::vector<const LayerTimingSample*> train;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      if (i % folds != k) train.push_back(samples[i]);
+    }
+    fits.push_back(FitFamilyOnce(train, async, channel_block));
+  }
+  return fits;
+}
+
 FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool async) {
   FamilyTime f = FitWithBestChannelBlock(samples, async);
-  const int block = f.channel_block;
   f.samples = static_cast<int>(samples.size());
-  // k-fold held-out error of a pass pair (folds by position: samples come in design order).
-  const size_t folds = std::min<size_t>(5, samples.size());
-  if (folds >= 3) {
-    std::vector<double> errors;
-    for (size_t k = 0; k < folds; ++k) {
-      std::vector<const LayerTimingSample*> train, test;
-      for (size_t i = 0; i < samples.size(); ++i) (i % folds == k ? test : train).push_back(samples[i]);
-      const FamilyTime g = FitFamilyOnce(train, async, block);
-      errors.push_back(FamilyMape(g, test, async) * static_cast<double>(test.size()));
+  // k-fold held-out error of a pass pair.
+  const std::vector<FamilyTime> fits = FitFamilyFolds(samples, async, f.channel_block);
+  if (!fits.empty()) {
+    double sum = 0;
+    for (size_t k = 0; k < fits.size(); ++k) {
+      std::vector<const LayerTimingSample*> test;
+      for (size_t i = k; i < samples.size(); i += fits.size()) test.push_back(samples[i]);
+      sum += FamilyMape(fits[k], test, async) * static_cast<double>(test.size());
     }
-    f.cv_mape = std::accumulate(errors.begin(), errors.end(), 0.0) /
-                static_cast<double>(samples.size());
+    f.cv_mape = sum / static_cast<double>(samples.size());
   } else {
     f.cv_mape = FamilyMape(f, samples, async);
   }

@@ -80,6 +80,13 @@ struct TimeFitResult {
 /// REQUIRES: samples not empty.
 FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool async);
 
+/// The family fitted without each of 5 folds of `samples` (sample i is in fold i mod 5: samples
+/// come in design order), with `channel_block` fixed: fewer than 3 samples, none. Their
+/// held-out errors are FitFamily()'s cv_mape; where they disagree the data leave the family
+/// unsure (the calibration places its last timings there: design_selection.h).
+std::vector<FamilyTime> FitFamilyFolds(const std::vector<const LayerTimingSample*>& samples,
+                                       bool async, int channel_block);
+
 /// Fits the optimizer's host and memory terms (TimeModel::optimizer_step_s, _tensor_s,
 /// _bytes_per_s) of `model` on timed steps. REQUIRES: samples not empty.
 void FitOptimizer(const std::vector<const OptimizerTimingSample*>& samples, TimeModel& model);

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
+#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "analyzer/core/costs.h"
 #include "analyzer/json/json_frontend.h"
+#include "calibrate/calibration/design_selection.h"
 #include "calibrate/calibration/layer_design.h"
 #include "calibrate/calibration/timing_store.h"
 #include "calibrate/torch/layer_timing.h"
@@ -25,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Bump when a change to the designs or the measurement makes stored measurements incomparable.
-constexpr const char* kVersion = "7";
+constexpr const char* kVersion = "8";
 
 struct Planned {
   std::string design;  // a layer design or "network"
@@ -106,26 +109,46 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
   Result<std::vector<TimingRow>> stored = (*store)->Load();
   if (!stored.ok()) return stored.status();
 
-  // The plan: layers of every design interleaved, then the networks, per precision.
+  // The plan, per precision: each design's space-filling timings, every design interleaved;
+  // then a marker ("choose") where the rest of each design's timings are chosen where its family
+  // is least sure (design_selection.h) and inserted; then Adam's steps and the networks.
   std::vector<Planned> plan;
   const bool with_fp32 =
       std::find(o.precisions.begin(), o.precisions.end(), "fp32") != o.precisions.end();
-  for (const std::string& precision : o.precisions) {
-    auto count = [&](const std::string& d) {
-      return std::max(4, static_cast<int>(std::lround(per_design * DesignWeight(d))));
-    };
-    int rounds = 0;
-    for (const std::string& d : LayerDesigns()) rounds = std::max(rounds, count(d));
-    // Interleaved: round i takes every design that has an i-th point.
-    for (int i = 0; i < rounds; ++i) {
+  auto count = [&](const std::string& d) {
+    return std::max(4, static_cast<int>(std::lround(per_design * DesignWeight(d))));
+  };
+  // Autocast changes only the matrix products; the rest borrow fp32's (time_fit.h) when fp32 is
+  // calibrated too.
+  auto timed_at = [&](const std::string& d, const std::string& precision) {
+    const bool matmul = d.rfind("conv", 0) == 0 || d.rfind("linear", 0) == 0;
+    return precision == "fp32" || matmul || !with_fp32;
+  };
+  // Round i takes every design that has an i-th item in `indices`.
+  auto interleave = [&](const std::map<std::string, std::vector<int64_t>>& indices,
+                        const std::string& precision) {
+    std::vector<Planned> out;
+    for (size_t i = 0;; ++i) {
+      bool any = false;
       for (const std::string& d : LayerDesigns()) {
-        // Autocast changes only the matrix products; the rest borrow fp32's (time_fit.h) when
-        // fp32 is calibrated too.
-        const bool matmul = d.rfind("conv", 0) == 0 || d.rfind("linear", 0) == 0;
-        if (precision != "fp32" && !matmul && with_fp32) continue;
-        if (i < count(d)) plan.push_back({d, i, precision});
+        auto it = indices.find(d);
+        if (it == indices.end() || i >= it->second.size()) continue;
+        out.push_back({d, it->second[i], precision});
+        any = true;
       }
+      if (!any) return out;
     }
+  };
+  int chosen_total = 0;
+  for (const std::string& precision : o.precisions) {
+    std::map<std::string, std::vector<int64_t>> first;
+    for (const std::string& d : LayerDesigns()) {
+      if (!timed_at(d, precision)) continue;
+      for (int i = 0; i < SpaceFillingTimings(count(d)); ++i) first[d].push_back(i);
+      chosen_total += count(d) - SpaceFillingTimings(count(d));
+    }
+    for (Planned& p : interleave(first, precision)) plan.push_back(std::move(p));
+    plan.push_back({"choose", 0, precision});
     // Adam's state stays fp32 under autocast: its steps are timed once, at the first precision.
     if (precision == (with_fp32 ? std::string("fp32") : o.precisions.front())) {
       const int steps = o.quick ? 6 : kOptimizerConfigs;
@@ -139,9 +162,46 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
     });
   };
   TimingOutcome out;
-  out.total = static_cast<int>(plan.size());
-  for (const Planned& p : plan) out.resumed += is_stored(p) ? 1 : 0;
+  out.total = chosen_total;
+  for (const Planned& p : plan) {
+    if (p.design == "choose") continue;
+    ++out.total;
+    out.resumed += is_stored(p) ? 1 : 0;
+  }
+  // Chosen timings a stopped run took: past each design's space-filling ones.
+  for (const TimingRow& r : *stored) {
+    const auto& designs = LayerDesigns();
+    if (std::find(designs.begin(), designs.end(), r.design) != designs.end() &&
+        r.index >= SpaceFillingTimings(count(r.design)) &&
+        std::find(o.precisions.begin(), o.precisions.end(), r.precision) != o.precisions.end()) {
+      ++out.resumed;
+    }
+  }
   out.done = out.resumed;
+  // The chosen timings of `precision`, from its space-filling ones (all stored by then).
+  auto choose = [&](const std::string& precision) -> Result<std::vector<Planned>> {
+    std::map<std::string, std::vector<int64_t>> chosen;
+    for (const std::string& d : LayerDesigns()) {
+      if (!timed_at(d, precision)) continue;
+      const int filling = SpaceFillingTimings(count(d));
+      // By index, whatever order they were stored in: the folds are by position.
+      std::map<int64_t, LayerTimingSample> by_index;
+      for (const TimingRow& r : *stored) {
+        if (r.design != d || r.precision != precision || r.index >= filling) continue;
+        Result<LayerCost> layer = CostOfTimedLayer(r.json, r.batch, r.input_needs_grad);
+        if (!layer.ok()) return Status::Error(d + " " + std::to_string(r.index) + ": " + layer.status().message());
+        by_index[r.index] = {*layer, precision, r.a, r.b};
+      }
+      std::vector<LayerTimingSample> timed;
+      for (auto& [index, sample] : by_index) timed.push_back(std::move(sample));
+      const int rest = count(d) - filling;
+      Result<std::vector<int64_t>> indices =
+          LeastSureIndices(d, timed, filling, rest, 8 * rest, o.seed, limits, gpu);
+      if (!indices.ok()) return indices.status();
+      chosen[d] = *indices;
+    }
+    return interleave(chosen, precision);
+  };
   const Clock::time_point start = Clock::now();
   // The idle floor, for the record: a real counter over 3 s with nothing running.
   double idle_w = 0;
@@ -163,7 +223,14 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
   if (Status s = (*store)->SetMeta("profile", facts.dump()); !s.ok()) return s;
   double measured_s = 0;
   int measured = 0;
-  for (const Planned& p : plan) {
+  for (size_t next = 0; next < plan.size(); ++next) {
+    const Planned p = plan[next];
+    if (p.design == "choose") {
+      Result<std::vector<Planned>> chosen = choose(p.precision);
+      if (!chosen.ok()) return chosen.status();
+      plan.insert(plan.begin() + static_cast<std::ptrdiff_t>(next) + 1, chosen->begin(), chosen->end());
+      continue;
+    }
     if (is_stored(p)) continue;
     if (o.stop && o.stop->load()) {
       out.interrupted = true;
@@ -294,32 +361,23 @@ Result<TimingOutcome> FitStored(const TimingCalibrationOptions& o, const std::ve
       optimizer.push_back({r.precision, j["params"].get<int64_t>(), j["tensors"].get<int64_t>(), r.a});
       continue;
     }
+    if (r.design != "network") {
+      Result<LayerCost> layer = CostOfTimedLayer(r.json, r.batch, r.input_needs_grad);
+      if (!layer.ok()) return layer.status();
+      layers.push_back({std::move(*layer), r.precision, r.a, r.b});
+      continue;
+    }
     Result<Graph> g = Load(r.json, r.batch);
     if (!g.ok()) return g.status();
-    CostOptions co;
-    co.input_needs_grad = r.design != "network" && r.input_needs_grad;
-    Result<ModelCost> cost = ComputeCosts(*g, co);
+    Result<ModelCost> cost = ComputeCosts(*g);
     if (!cost.ok()) return cost.status();
-    if (r.design == "network") {
-      NetworkSample n;
-      n.name = "network " + std::to_string(r.index);
-      n.cost = std::move(*cost);
-      n.precision = r.precision;
-      n.time_s = r.a;
-      n.energy_j = r.b;
-      nets.push_back(std::move(n));
-    } else {
-      for (const LayerCost& l : cost->layers) {
-        if (l.kind == Kind::shape) continue;
-        LayerTimingSample s;
-        s.layer = l;
-        s.precision = r.precision;
-        s.forward_s = r.a;
-        s.backward_s = r.b;
-        layers.push_back(std::move(s));
-        break;
-      }
-    }
+    NetworkSample n;
+    n.name = "network " + std::to_string(r.index);
+    n.cost = std::move(*cost);
+    n.precision = r.precision;
+    n.time_s = r.a;
+    n.energy_j = r.b;
+    nets.push_back(std::move(n));
   }
   const std::string device = facts.value("device", o.device);
   const bool gpu = CudaIndex(device) >= 0;

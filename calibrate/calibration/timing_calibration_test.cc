@@ -118,6 +118,25 @@ TEST_F(TimingCalibrationTest, MeasuresFitsAProfileAndResumesWithoutMeasuring) {
   EXPECT_EQ(last_.done, kPlanned);
   EXPECT_EQ(last_.total, kPlanned);
   EXPECT_EQ(Rows(options.db_path), kPlanned);
+  // Each design's first 3 timings fill its space; the fourth was chosen where the family was
+  // least sure, among its next 8 points (design_selection.h).
+  {
+    Result<std::unique_ptr<TimingStore>> store = TimingStore::Open(options.db_path, "");
+    ASSERT_TRUE(store.ok());
+    Result<std::vector<TimingRow>> rows = (*store)->Load();
+    ASSERT_TRUE(rows.ok());
+    for (const std::string& design : LayerDesigns()) {
+      std::vector<int64_t> indices;
+      for (const TimingRow& r : *rows) {
+        if (r.design == design) indices.push_back(r.index);
+      }
+      std::sort(indices.begin(), indices.end());
+      ASSERT_EQ(indices.size(), 4u) << design;
+      EXPECT_EQ(indices[2], 2) << design;
+      EXPECT_GE(indices[3], 3) << design;
+      EXPECT_LT(indices[3], 11) << design;
+    }
+  }
 
   const Profile& p = run->profile;
   EXPECT_EQ(p.version, 3);
