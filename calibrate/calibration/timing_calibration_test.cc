@@ -276,6 +276,30 @@ TEST_F(TimingCalibrationTest, AStoppedRunKeepsItsRowsAndTheNextMeasuresOnlyTheRe
   EXPECT_EQ(second->profile.time_models.count("fp32"), 1u);
 }
 
+TEST_F(TimingCalibrationTest, AStopAmongTheChosenTimingsResumesWithTheSameChoice) {
+  // 15 designs x 3 space-filling timings come first; stop 5 into the chosen ones.
+  std::atomic<bool> stop{false};
+  const int stop_after = 15 * 3 + 5;
+  TimingCalibrationOptions options = Tiny("chosen.db");
+  options.stop = &stop;
+  options.progress = [&](const TimingProgress& p) {
+    if (!p.fitting && ++measured_ == stop_after) stop = true;
+  };
+  Result<TimingOutcome> first = RunTimingCalibration(options, meter_.get());
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_TRUE(first->interrupted);
+  EXPECT_EQ(Rows(options.db_path), stop_after);
+  // Resumed, it chooses the same points: it measures only the rest, and no row is extra.
+  stop = false;
+  measured_ = 0;
+  Result<TimingOutcome> second = RunTimingCalibration(options, meter_.get());
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_FALSE(second->interrupted);
+  EXPECT_EQ(second->resumed, stop_after);
+  EXPECT_EQ(measured_, kPlanned - stop_after);
+  EXPECT_EQ(Rows(options.db_path), kPlanned);
+}
+
 TEST_F(TimingCalibrationTest, ADatabaseOfOtherOptionsIsRefusedBeforeMeasuring) {
   // A run stopped after its first measurement leaves a database of seed 1.
   std::atomic<bool> stop{false};
