@@ -9,6 +9,8 @@ layer alone, training mode, forward then backward, on one thread, the best of se
    oneDNN.
 3. BatchNorm's backward at 2x2: far slower per element than at 1x1, 3x3 or larger sizes, at
    any batch and channel count.
+4. Pooling: a 3x3 window at stride 1 costs more per input than the stride-2 windows the
+   calibration times.
 
 Usage: bench/cpu_kernels.py   (prints milliseconds per layer call, forward + backward)
 """
@@ -79,6 +81,18 @@ def main():
     for n, c in ((16, 32), (128, 32), (16, 256), (64, 256), (16, 1024)):
         ms = train_ms(torch.nn.BatchNorm2d(c), (n, c, 2, 2))
         print("   batch %3d, %4d channels: %5.2f ns per element" % (n, c, ms * 1e6 / (n * c * 4)))
+
+    print("4. Pooling by window and stride, batch 32, 32 channels at 16x16 (time per output):")
+    for name, m in (("max 2x2 stride 2", torch.nn.MaxPool2d(2, 2)),
+                    ("max 3x3 stride 2", torch.nn.MaxPool2d(3, 2, 1)),
+                    ("max 3x3 stride 1", torch.nn.MaxPool2d(3, 1, 1)),
+                    ("avg 3x3 stride 2", torch.nn.AvgPool2d(3, 2, 1)),
+                    ("avg 3x3 stride 1", torch.nn.AvgPool2d(3, 1, 1))):
+        shape = (32, 32, 16, 16)
+        ms = train_ms(m, shape)
+        outputs = m(torch.randn(*shape)).numel()
+        print("   %s: %6.3f ms, %5.2f ns per output, %5.2f ns per input" %
+              (name, ms, ms * 1e6 / outputs, ms * 1e6 / (32 * 32 * 16 * 16)))
 
 
 if __name__ == "__main__":
