@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <map>
+#include <string>
 
 #include "analyzer/core/shape_inference.h"
 #include "analyzer/core/test_graph_builder.h"
@@ -259,6 +261,40 @@ TEST(PredictTimePower, FewChannelsSlowABatchNormAlikeAtEveryPrecision) {
   // At 2 bytes the streaming halves, the channels' stretch does not: a block per channel is
   // bound by the elements it reads.
   EXPECT_NEAR(DeviceTime(f, narrow, 2).first, bf / 2 / 1e9 + bf / 1e9 * 24.0 / 8, 1e-15);
+}
+
+TEST(PredictTimePower, AWindowedPoolComputesPerOutput) {
+  // A CPU pools at a cost per output: a 3x3 max pool at stride 1 has 4x the outputs of one at
+  // stride 2, and its ops term says so; a global pool has no window ops.
+  auto pool = [](Op op, int64_t stride) {
+    GraphBuilder b;
+    int x = b.Input("x", {2, 4, 8, 8});
+    std::map<std::string, Attr> attrs = {
+        {"kernel_shape", Is({3, 3})}, {"strides", Is({stride, stride})}, {"pads", Is({1, 1, 1, 1})}};
+    if (op == Op::GlobalAveragePool) attrs.clear();
+    b.Node(op, {x}, attrs);
+    EXPECT_TRUE(b.g.Finalize().ok());
+    EXPECT_TRUE(InferShapes(b.g).empty());
+    CostOptions o;
+    o.input_needs_grad = true;  // a pool inside a network: it has a backward
+    Result<ModelCost> c = ComputeCosts(b.g, o);
+    EXPECT_TRUE(c.ok());
+    return c.ok() ? c->layers.at(0) : LayerCost{};
+  };
+  const LayerCost s1 = pool(Op::MaxPool, 1), s2 = pool(Op::MaxPool, 2);
+  ASSERT_EQ(s1.variant, "max");
+  EXPECT_EQ(PassOps(s1).first, 2 * 4 * 8 * 8);
+  EXPECT_EQ(PassOps(s2).first, 2 * 4 * 4 * 4);
+  EXPECT_EQ(PassOps(s1).second, PassOps(s1).first);
+  EXPECT_EQ(PassOps(pool(Op::AveragePool, 1)).first, 2 * 4 * 8 * 8);
+  EXPECT_EQ(PassOps(pool(Op::GlobalAveragePool, 1)).first, 0);
+  // At a rate of 1e6 outputs a second and no bandwidth term, the time is the outputs'.
+  const FamilyTime f{.macs_per_s_fwd = 1e6, .macs_per_s_bwd = 1e6};
+  EXPECT_NEAR(DeviceTime(f, s1, 4).first, 512e-6, 1e-12);
+  EXPECT_NEAR(DeviceTime(f, s2, 4).first * 4, DeviceTime(f, s1, 4).first, 1e-12);
+  // A convolution's ops are its MACs.
+  const LayerCost conv = PaddedConvThen({}).layers.at(0);
+  EXPECT_EQ(PassOps(conv).first, static_cast<double>(conv.work.macs_fwd.value()));
 }
 
 }  // namespace

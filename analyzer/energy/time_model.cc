@@ -69,6 +69,15 @@ std::pair<double, double> Launches(Kind kind) {
 
 int ElementBytes(const std::string& precision) { return precision == "fp32" ? 4 : 2; }
 
+std::pair<double, double> PassOps(const LayerCost& layer) {
+  const Work& w = layer.work;
+  if (layer.kind == Kind::pool && (layer.variant == "max" || layer.variant == "avg")) {
+    const double outputs = D(w.elements_fwd);
+    return {outputs, w.elements_bwd.value() > 0 ? outputs : 0};
+  }
+  return {D(w.macs_fwd), D(w.macs_bwd_input) + D(w.macs_bwd_weight)};
+}
+
 std::pair<double, double> PassBytes(const LayerCost& layer, int element_bytes) {
   const Work& w = layer.work;
   const double in = D(w.elements_in), out = D(w.elements_fwd), params = D(layer.params);
@@ -91,7 +100,6 @@ const FamilyTime* FamilyFor(const TimeModel& model, const std::string& model_cla
 
 std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer,
                                      int element_bytes) {
-  const Work& w = layer.work;
   const double eff = Efficiency(f, layer);
   const auto [bytes_fwd, bytes_bwd] = PassBytes(layer, element_bytes);
   // A per-channel reduction streams at the bandwidth its channels can use. Its blocks are
@@ -106,9 +114,9 @@ std::pair<double, double> DeviceTime(const FamilyTime& f, const LayerCost& layer
     if (bandwidth > 0) t += bytes * stretch / bandwidth;
     return t;
   };
-  return {part(D(w.macs_fwd), f.macs_per_s_fwd, bytes_fwd, f.bytes_per_s_fwd),
-          part(D(w.macs_bwd_input) + D(w.macs_bwd_weight), f.macs_per_s_bwd, bytes_bwd,
-               f.bytes_per_s_bwd)};
+  const auto [ops_fwd, ops_bwd] = PassOps(layer);
+  return {part(ops_fwd, f.macs_per_s_fwd, bytes_fwd, f.bytes_per_s_fwd),
+          part(ops_bwd, f.macs_per_s_bwd, bytes_bwd, f.bytes_per_s_bwd)};
 }
 
 std::pair<double, double> AloneTime(const FamilyTime& f, const LayerCost& layer, bool async,
@@ -147,10 +155,9 @@ LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int e
     t.regime = Regime::dispatch;
   } else if (f) {
     const double eff = Efficiency(*f, layer);
-    const double macs = D(layer.work.macs_fwd) + D(layer.work.macs_bwd_input) +
-                        D(layer.work.macs_bwd_weight);
+    const auto [ops_fwd, ops_bwd] = PassOps(layer);
     const double rate = std::max(f->macs_per_s_fwd, f->macs_per_s_bwd);
-    const double compute = rate > 0 ? macs / (rate * eff) : 0;
+    const double compute = rate > 0 ? (ops_fwd + ops_bwd) / (rate * eff) : 0;
     const auto [b1, b2] = PassBytes(layer, element_bytes);
     const double memory = (f->bytes_per_s_fwd > 0 ? b1 / f->bytes_per_s_fwd : 0) +
                           (f->bytes_per_s_bwd > 0 ? b2 / f->bytes_per_s_bwd : 0);

@@ -3,10 +3,11 @@
 // Time. Each layer runs a forward and a backward pass. A pass costs the host a dispatch floor
 // (launching its kernels on a GPU; per-op overhead on a CPU) and costs the device a throughput
 // part bounded by a roofline:
-//   device = macs / (rate x efficiency) + bytes x stretch / bandwidth   (rate, bandwidth per pass)
+//   device = ops / (rate x efficiency) + bytes x stretch / bandwidth   (rate, bandwidth per pass)
 //   efficiency = 1 / ((1 + m0/M) (1 + n0/N) (1 + k0/K)) x N/N' x C/C'   (conv and matrix products)
 //   stretch = 1 + c0/C x 4/element bytes   (a batch normalisation over C channels; else 1)
-// where M x N x K is the layer's matrix product (LayerCost::gemm_*): few rows, columns or a
+// where ops are MACs (a windowed pool's: its outputs, PassOps()), M x N x K is the layer's matrix
+// product (LayerCost::gemm_*): few rows, columns or a
 // short reduction leave a GPU's tiles and waves part empty or a CPU's vector units idle; N' and
 // C' are the output and input channels rounded up to whole channel blocks (33 channels cost a
 // CPU with 16-float vectors what 48 do; fewer input channels than a block are not padded). bytes
@@ -42,7 +43,8 @@ namespace joulecast {
 struct FamilyTime {
   double host_fwd_s = 0;       ///< Dispatch floor of a forward pass timed alone.
   double host_bwd_s = 0;       ///< Same for the backward pass (includes starting autograd).
-  double macs_per_s_fwd = 0;   ///< Attainable multiply-accumulates per second, forward.
+  /// Attainable multiply-accumulates per second, forward (a windowed pool's: outputs, PassOps()).
+  double macs_per_s_fwd = 0;
   double macs_per_s_bwd = 0;   ///< Same, backward.
   /// Attainable bytes per second, forward and backward: the memory bandwidth where the layer
   /// streams its tensors; lower where a pass does more per element (a CPU's transcendental
@@ -127,6 +129,11 @@ bool HasGemm(const LayerCost& layer);
 
 /// Bytes per element at a precision: 4 for fp32, 2 for bf16 and fp16.
 int ElementBytes(const std::string& precision);
+
+/// The work a layer's forward and backward passes compute, {forward, backward}: its MACs, and a
+/// windowed pool's outputs (a CPU pools at a cost per output, whatever the window and stride:
+/// bench/cpu_kernels.py, part 4); 0 for the other layers.
+std::pair<double, double> PassOps(const LayerCost& layer);
 
 /// Bytes a layer's forward and backward passes move (see the top of this file).
 std::pair<double, double> PassBytes(const LayerCost& layer, int element_bytes);

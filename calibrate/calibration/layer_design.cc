@@ -174,17 +174,20 @@ Result<LayerConfig> MakeLayerConfig(const std::string& design, int64_t index, ui
   } else if (design == "pool.global_avg") {
     layer = {{"op", "global_avgpool"}};
   } else if (kind == "pool") {
+    // 2x2 at stride 2 (VGG's), 3x3 at stride 2 padded (ResNet's stem) and, one time in three, 3x3
+    // at stride 1 padded (Inception's branches): a CPU pools at a cost per output, so the
+    // outputs per input matter.
     kernel = Pick(u[3], 2) == 0 ? 2 : 3;
+    stride = kernel == 3 && Pick(u[4], 3) == 0 ? 1 : 2;
     layer = {{"op", design == "pool.max" ? "maxpool2d" : "avgpool2d"}, {"kernel", kernel},
-             {"stride", 2}};
-    stride = 2;
+             {"stride", stride}, {"padding", kernel == 3 ? 1 : 0}};
   } else {
     layer = {{"op", "dropout"}, {"p", 0.1 + 0.4 * u[3]}};
   }
   if (size < kernel) size = kernel;
   auto work = [&](int64_t b, int64_t s) {
     const double positions = static_cast<double>(b) * static_cast<double>(s) * static_cast<double>(s);
-    const int64_t pad = kind == "conv" ? kernel / 2 : 0;
+    const int64_t pad = kind == "conv" || (kind == "pool" && kernel == 3) ? kernel / 2 : 0;
     const int64_t out_size = (s + 2 * pad - kernel) / stride + 1;
     const double out_positions = static_cast<double>(b) * static_cast<double>(out_size * out_size);
     const double elements = positions * static_cast<double>(channels) +

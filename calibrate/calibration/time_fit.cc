@@ -14,7 +14,7 @@ namespace {
 
 double D(const Count& c) { return static_cast<double>(c.value()); }
 
-bool HasMacs(const LayerCost& l) { return l.work.macs_fwd.value() > 0; }
+bool HasOps(const LayerCost& l) { return PassOps(l).first > 0; }
 
 // A family's parameters as a point of log space; which ones exist depends on the layers.
 struct FamilyLayout {
@@ -73,17 +73,16 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
   FamilyLayout layout;
   std::vector<double> fwd_min, bwd_min, bytes_rate, macs_rate;
   for (const LayerTimingSample* s : samples) {
-    layout.macs = layout.macs || HasMacs(s->layer);
+    layout.macs = layout.macs || HasOps(s->layer);
     layout.gemm = layout.gemm || HasGemm(s->layer);
-    layout.channels = layout.channels || (!HasMacs(s->layer) && s->layer.in_channels > 0);
+    layout.channels = layout.channels || (!HasOps(s->layer) && s->layer.in_channels > 0);
     fwd_min.push_back(s->forward_s);
     bwd_min.push_back(Backward(*s));
     const auto [bf, bb] = PassBytes(s->layer, ElementBytes(s->precision));
     bytes_rate.push_back((bf + bb) / (s->forward_s + Backward(*s)));
-    if (HasMacs(s->layer)) {
-      const Work& w = s->layer.work;
-      macs_rate.push_back((D(w.macs_fwd) + D(w.macs_bwd_input) + D(w.macs_bwd_weight)) /
-                          (s->forward_s + Backward(*s)));
+    if (HasOps(s->layer)) {
+      const auto [ops_fwd, ops_bwd] = PassOps(s->layer);
+      macs_rate.push_back((ops_fwd + ops_bwd) / (s->forward_s + Backward(*s)));
     }
   }
   // Half-efficiency sizes add three parameters: fitted only with three samples per parameter.
@@ -101,14 +100,15 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
     FamilyTime f = layout.Decode(x);
     f.channel_block = channel_block;
     // Physical bounds: a floor between 0.1 us and 10 ms, a bandwidth between 0.1 GB/s and
-    // 100 TB/s, a MAC rate between 0.1 GMAC/s and 10 PMAC/s, half-efficiency sizes below 1e6
+    // 100 TB/s, a MAC rate between 1 M/s (a CPU pools about 50 M outputs a second) and
+    // 10 PMAC/s, half-efficiency sizes below 1e6
     // (M's below 1e8: its rows are batch x positions, millions on a GPU).
     auto in = [](double v, double lo, double hi) { return v >= lo && v <= hi; };
     if (!in(f.host_fwd_s, 1e-7, 1e-2) || !in(f.host_bwd_s, 1e-7, 1e-2) ||
         !in(f.bytes_per_s_fwd, 1e8, 1e14) || !in(f.bytes_per_s_bwd, 1e8, 1e14)) {
       return INFINITY;
     }
-    if (layout.macs && (!in(f.macs_per_s_fwd, 1e8, 1e16) || !in(f.macs_per_s_bwd, 1e8, 1e16))) {
+    if (layout.macs && (!in(f.macs_per_s_fwd, 1e6, 1e16) || !in(f.macs_per_s_bwd, 1e6, 1e16))) {
       return INFINITY;
     }
     if (layout.gemm && (!in(f.m0, 1e-3, 1e8) || !in(f.n0, 1e-3, 1e6) || !in(f.k0, 1e-3, 1e6))) {
@@ -127,8 +127,8 @@ FamilyTime FitFamilyOnce(const std::vector<const LayerTimingSample*>& samples, b
                              clamp(bytes * (layout.macs ? k : 1), 2e8, 5e13),
                              clamp(bytes * (layout.macs ? k : 1), 2e8, 5e13)};
     if (layout.macs) {
-      x.push_back(clamp(macs / k, 2e8, 5e15));
-      x.push_back(clamp(macs / k, 2e8, 5e15));
+      x.push_back(clamp(macs / k, 2e6, 5e15));
+      x.push_back(clamp(macs / k, 2e6, 5e15));
     }
     if (layout.gemm) {
       for (int i = 0; i < 3; ++i) x.push_back(std::log(16.0));

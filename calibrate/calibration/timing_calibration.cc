@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Bump when a change to the designs or the measurement makes stored measurements incomparable.
-constexpr const char* kVersion = "8";
+constexpr const char* kVersion = "9";
 
 struct Planned {
   std::string design;  // a layer design or "network"
