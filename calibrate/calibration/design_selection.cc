@@ -11,14 +11,19 @@ namespace joulecast {
 
 int SpaceFillingTimings(int count) { return std::min(count, std::max(3, (2 * count + 2) / 3)); }
 
-Result<LayerCost> CostOfTimedLayer(const std::string& json, int64_t batch, bool input_needs_grad) {
+Result<ModelCost> CostOfTimedArchitecture(const std::string& json, int64_t batch,
+                                          bool input_needs_grad) {
   LoadOptions load;
   load.batch = batch;
   Result<Graph> g = ParseJsonArchitecture(json, "calibration", load);
   if (!g.ok()) return g.status();
   CostOptions co;
   co.input_needs_grad = input_needs_grad;
-  Result<ModelCost> cost = ComputeCosts(*g, co);
+  return ComputeCosts(*g, co);
+}
+
+Result<LayerCost> CostOfTimedLayer(const std::string& json, int64_t batch, bool input_needs_grad) {
+  Result<ModelCost> cost = CostOfTimedArchitecture(json, batch, input_needs_grad);
   if (!cost.ok()) return cost.status();
   for (LayerCost& l : cost->layers) {
     if (l.kind != Kind::shape) return std::move(l);

@@ -24,8 +24,13 @@ namespace joulecast {
 /// thirds, rounded up, and at least 3 (the committee needs 3 folds).
 int SpaceFillingTimings(int count);
 
-/// The layer a design's one-layer architecture holds, costed as it is timed (its input needing a
-/// gradient or not). Errors: an architecture that does not load or has no layer.
+/// A JSON architecture loaded at `batch` and costed as calibration times it (its input needing a
+/// gradient or not). Errors: an architecture that does not load or cost.
+Result<ModelCost> CostOfTimedArchitecture(const std::string& json, int64_t batch,
+                                          bool input_needs_grad);
+
+/// The layer a design's one-layer architecture holds, costed as it is timed. Errors: as above,
+/// or an architecture with no layer.
 Result<LayerCost> CostOfTimedLayer(const std::string& json, int64_t batch, bool input_needs_grad);
 
 /// The `count` indices of `design` (from `first` on, among the next `pool`) whose forward +

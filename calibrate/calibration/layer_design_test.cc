@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyzer/core/costs.h"
-#include "analyzer/json/json_frontend.h"
+#include "calibrate/calibration/design_selection.h"
 #include "calibrate/calibration/hardware.h"
 
 namespace joulecast {
@@ -49,19 +49,6 @@ TEST(Hardware, ReadsTheGpuModelAndTheDriverVersionOfEitherVersionLine) {
   std::filesystem::remove_all(dir);
 }
 
-// Loads `json` at `batch` and counts its costs; the graph stays in *graph (costs point into it).
-Result<ModelCost> CostOf(const std::string& json, int64_t batch, bool input_needs_grad,
-                         Graph* graph) {
-  LoadOptions load;
-  load.batch = batch;
-  Result<Graph> g = ParseJsonArchitecture(json, "test", load);
-  if (!g.ok()) return g.status();
-  *graph = std::move(*g);
-  CostOptions options;
-  options.input_needs_grad = input_needs_grad;
-  return ComputeCosts(*graph, options);
-}
-
 struct NamedLimits {
   const char* name;
   LayerDesignLimits limits;
@@ -86,8 +73,7 @@ TEST(LayerDesign, EveryDesignIsDeterministicLoadsIsItsOwnClassAndStaysWithinTheC
         EXPECT_GE(c->batch, limits.min_batch) << c->json;
         EXPECT_LE(c->batch, limits.max_batch) << c->json;
 
-        Graph graph;
-        Result<ModelCost> cost = CostOf(c->json, c->batch, c->input_needs_grad, &graph);
+        Result<ModelCost> cost = CostOfTimedArchitecture(c->json, c->batch, c->input_needs_grad);
         ASSERT_TRUE(cost.ok()) << cost.status().message() << "\n" << c->json;
         EXPECT_EQ(cost->batch, c->batch);
         EXPECT_TRUE(cost->unmodelled.empty()) << c->json;
@@ -191,8 +177,7 @@ TEST(LayerDesign, NetworksLoadAtTheirBatchAndEveryFourthIsAnMlp) {
       ASSERT_EQ(n.input.size(), 3u);
       names.insert(n.json);
 
-      Graph graph;
-      Result<ModelCost> cost = CostOf(n.json, n.batch, false, &graph);
+      Result<ModelCost> cost = CostOfTimedArchitecture(n.json, n.batch, false);
       ASSERT_TRUE(cost.ok()) << cost.status().message() << "\n" << n.json;
       EXPECT_EQ(cost->batch, n.batch);
       EXPECT_TRUE(cost->unmodelled.empty()) << n.json;

@@ -367,9 +367,7 @@ Result<TimingOutcome> FitStored(const TimingCalibrationOptions& o, const std::ve
       layers.push_back({std::move(*layer), r.precision, r.a, r.b});
       continue;
     }
-    Result<Graph> g = Load(r.json, r.batch);
-    if (!g.ok()) return g.status();
-    Result<ModelCost> cost = ComputeCosts(*g);
+    Result<ModelCost> cost = CostOfTimedArchitecture(r.json, r.batch, false);
     if (!cost.ok()) return cost.status();
     NetworkSample n;
     n.name = "network " + std::to_string(r.index);
