@@ -150,17 +150,17 @@ void RunAndMeasure(const std::vector<std::string>& command, ChildMeter& meter,
   sigaddset(&stop_signals, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop_signals, &old_mask);
   pid_t pid = 0;
+  std::string meter_error = meter.Arm();
   const int spawn_error = Spawn(command, &pid);
   if (spawn_error == 0) g_child.store(pid);
   sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   int status = 0;
-  std::string meter_error;
   if (spawn_error != 0) {
     std::fprintf(stderr, "joulecast track: cannot run '%s': %s\n", command[0].c_str(),
                  std::strerror(spawn_error));
     run->exit_code = spawn_error == ENOENT ? 127 : 126;  // as a shell reports it
   } else {
-    meter_error = meter.Start(pid);
+    if (meter_error.empty()) meter_error = meter.Start(pid);
     double last_read = 0;
     while (true) {
       const pid_t done = waitpid(pid, &status, WNOHANG);

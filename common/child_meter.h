@@ -20,13 +20,18 @@ struct DeviceEnergy {
   double energy_j = 0;      ///< Joules since Start.
 };
 
-/// Meters around one child process. Use: Start right after spawning it, Poll every second or
-/// so while it runs (counters wrap), Finish once it has been reaped. Not thread-safe.
+/// Meters around one child process. Use: Arm right before spawning it, Start right after, Poll
+/// every second or so while it runs (counters wrap), Finish once it has been reaped. Not
+/// thread-safe.
 class ChildMeter {
  public:
   virtual ~ChildMeter() = default;
-  /// Starts counting: hardware counters from now, the estimate the CPU time of `pid`'s process
-  /// tree. Returns an error line, empty on success.
+  /// Reads the hardware counters just before the child starts, so that its first moments count
+  /// too (without it, Start reads them, after the child may have begun). Returns an error line,
+  /// empty on success.
+  virtual std::string Arm() = 0;
+  /// Starts counting: hardware counters from Arm (else from now), the estimate the CPU time of
+  /// `pid`'s process tree. Returns an error line, empty on success.
   virtual std::string Start(pid_t pid) = 0;
   /// Reads every counter; the joules so far, all devices together. Returns an error line, empty
   /// on success.

@@ -223,7 +223,7 @@ std::string Table(const ReportInput& in, bool md) {
   if (regimes) {
     out += (md ? "\n" : "") + std::string(
         "bound by: dispatch (launching kernels or ops), memory (moving bytes) or compute "
-        "(multiply-accumulates), the larger term of the layer's predicted time.\n");
+        "(multiply-accumulates; a pool's outputs), the larger term of the layer's predicted time.\n");
     if (in.prediction->outside_range > 0) {
       out += (md ? "\n**Warning:** " : "warning: ") +
              std::to_string(in.prediction->outside_range) +

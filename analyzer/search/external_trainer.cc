@@ -236,6 +236,7 @@ Result<TrialOutcome> ExternalTrainer::Train(const TrialRequest& request) {
   std::string command = command_;
   char* argv[] = {sh, dash_c, command.data(), nullptr};
   pid_t pid = -1;
+  std::string meter_error = meter ? meter->Arm() : "";
   int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
@@ -245,7 +246,7 @@ Result<TrialOutcome> ExternalTrainer::Train(const TrialRequest& request) {
   Fds::Close(fds.v[kInRead]);
   Fds::Close(fds.v[kOutWrite]);
   Fds::Close(fds.v[kErrWrite]);
-  std::string meter_error = meter ? meter->Start(pid) : "";
+  if (meter && meter_error.empty()) meter_error = meter->Start(pid);
   auto last_read = std::chrono::steady_clock::now();
   for (int i : {kInWrite, kOutRead, kErrRead}) {
     fcntl(fds.v[i], F_SETFL, fcntl(fds.v[i], F_GETFL) | O_NONBLOCK);

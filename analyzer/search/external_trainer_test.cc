@@ -137,6 +137,8 @@ TEST(ExternalTrainer, ParsesOutput) {
 
 // What a FakeChildMeter was asked; it outlives the meters the trainer owns.
 struct MeterCalls {
+  bool armed = false;              ///< Arm was called,
+  bool armed_before_start = false;  ///< and before Start (before the trainer was spawned).
   pid_t started_pid = 0;
   int polls = 0;
   bool finished = false;
@@ -147,7 +149,12 @@ class FakeChildMeter : public ChildMeter {
  public:
   FakeChildMeter(double energy_j, MeterCalls* calls)
       : devices_{{"cpu", "estimate", false, "fake", 0}}, energy_j_(energy_j), calls_(calls) {}
+  std::string Arm() override {
+    calls_->armed = true;
+    return "";
+  }
   std::string Start(pid_t pid) override {
+    calls_->armed_before_start = calls_->armed;
     calls_->started_pid = pid;
     return "";
   }
@@ -184,6 +191,7 @@ TEST(ExternalTrainer, MeasuresTheTrainerWhenItReportsNoEnergy) {
   EXPECT_EQ(o->meter, "estimate");
   EXPECT_FALSE(o->energy_real);
   EXPECT_GT(calls.started_pid, 0);
+  EXPECT_TRUE(calls.armed_before_start) << "hardware counters read before the trainer started";
   EXPECT_GE(calls.polls, 1) << "read while the trainer ran";
   EXPECT_TRUE(calls.finished);
 

@@ -66,11 +66,24 @@ class MetersAroundChild final : public ChildMeter {
     std::unique_ptr<EnergyMeter> meter;
     DeviceEnergy reading;
     double start_j = 0;
+    bool started = false;  ///< start_j read (by Arm, for a hardware counter).
   };
 
   MetersAroundChild(std::vector<Slot> slots, std::shared_ptr<TreeClock> clock)
       : slots_(std::move(slots)), clock_(std::move(clock)) {
     for (const Slot& s : slots_) devices_.push_back(s.reading);
+  }
+
+  std::string Arm() override {
+    // Hardware counters only: the estimate counts the child's own CPU time, from Start.
+    for (Slot& s : slots_) {
+      if (!s.reading.real) continue;
+      Result<double> j = s.meter->EnergyJ();
+      if (!j.ok()) return j.status().message();
+      s.start_j = *j;
+      s.started = true;
+    }
+    return "";
   }
 
   std::string Start(pid_t pid) override {
@@ -79,9 +92,11 @@ class MetersAroundChild final : public ChildMeter {
       clock_->children_at_start = ChildrenCpuSeconds();
     }
     for (Slot& s : slots_) {
+      if (s.started) continue;
       Result<double> j = s.meter->EnergyJ();
       if (!j.ok()) return j.status().message();
       s.start_j = *j;
+      s.started = true;
     }
     return "";
   }

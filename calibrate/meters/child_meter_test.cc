@@ -130,6 +130,31 @@ TEST(ChildMeter, RaplAcrossAWrapDuringTheRun) {
   EXPECT_EQ((*meter)->devices()[0].device, "cpu");
 }
 
+TEST(ChildMeter, ArmedBeforeTheSpawnCountsTheChildsFirstMoments) {
+  TempDir root;
+  root.Write("intel-rapl:0/name", "package-0\n");
+  root.Write("intel-rapl:0/max_energy_range_uj", "1000000000\n");
+  root.Write("intel-rapl:0/energy_uj", "5000000\n");
+  ChildMeterOptions o;
+  o.meter.powercap_root = root.path().string();
+  o.meter.nvml_library = "/nonexistent/libnvidia-ml.so.1";
+  Result<std::unique_ptr<ChildMeter>> meter = OpenChildMeter(o);
+  ASSERT_TRUE(meter.ok()) << meter.status().message();
+  ASSERT_EQ((*meter)->Arm(), "");
+  // The child starts and draws 1 J before Start is called: it counts.
+  int release = -1;
+  const pid_t pid = Child(-1, &release);
+  root.Write("intel-rapl:0/energy_uj", "6000000\n");
+  ASSERT_EQ((*meter)->Start(pid), "");
+  double j = 0;
+  ASSERT_EQ((*meter)->Poll(&j), "");
+  EXPECT_NEAR(j, 1, 1e-9);
+  close(release);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_EQ((*meter)->Finish(), "");
+}
+
 TEST(ChildMeter, NvmlForEveryVisibleGpu) {
   void* handle = dlopen(JOULECAST_FAKE_NVML, RTLD_NOW | RTLD_LOCAL);
   ASSERT_NE(handle, nullptr) << dlerror();
