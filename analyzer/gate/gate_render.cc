@@ -6,18 +6,13 @@
 
 #include "analyzer/gate/gate.h"
 #include "analyzer/gate/gate_internal.h"
+#include "analyzer/report/format.h"
 
 namespace joulecast::gate {
 
 namespace {
 
 using nlohmann::ordered_json;
-
-std::string SignedPercent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * fraction);
-  return buf;
-}
 
 // Margin as words: "35.6% left", "9.0% over".
 std::string MarginWords(double margin) {
@@ -107,7 +102,7 @@ std::string Text(const GateResult& r) {
   for (const Check& c : r.checks) {
     rows.push_back({CheckName(c), std::string(LevelName(c.level)),
                     FormatAmount(c.limit, c.display_unit), FormatAmount(c.value, c.display_unit),
-                    SignedPercent(c.margin), c.pass ? "pass" : "FAIL"});
+                    report::SignedPercent(c.margin), c.pass ? "pass" : "FAIL"});
   }
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& row : rows) {
@@ -220,7 +215,7 @@ std::string Junit(const GateResult& r) {
            Attr("time", "0");
     const std::string detail = "limit " + FormatAmount(c.limit, c.display_unit) + ", predicted " +
                                FormatAmount(c.value, c.display_unit) + ", margin " +
-                               SignedPercent(c.margin);
+                               report::SignedPercent(c.margin);
     if (c.pass) {
       out += ">\n      <system-out>" + XmlEscape(c.message) + "</system-out>\n    </testcase>\n";
     } else {

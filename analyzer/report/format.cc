@@ -70,6 +70,12 @@ std::string Percent(double part, double whole) {
   return buf;
 }
 
+std::string SignedPercent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * fraction);
+  return buf;
+}
+
 std::string Duration(double seconds) {
   if (seconds < 59.95) return Quantity(seconds, "s");
   char buf[32];

@@ -25,6 +25,8 @@ std::string Emissions(double grams);
 std::string WattHours(double joules);
 /// `part` as a percentage of `whole`, one decimal: "45.7%"; "0.0%" when whole is not positive.
 std::string Percent(double part, double whole);
+/// A signed fraction as a percentage, one decimal: 0.034 -> "+3.4%", -0.1 -> "-10.0%".
+std::string SignedPercent(double fraction);
 /// A duration for people: seconds with an SI prefix under a minute, then minutes, hours, days.
 std::string Duration(double seconds);
 

@@ -35,17 +35,6 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 )sql";
 
-std::string Percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * fraction);
-  return buf;
-}
-
-std::string Signed(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * fraction);
-  return buf;
-}
 
 }  // namespace
 
@@ -187,7 +176,7 @@ std::string RenderHistory(const std::string& path, const std::vector<HistoryRow>
            report::Quantity(r.energy_j, "J") + " " + r.meter + (r.meter_real ? "" : " (estimated)");
     if (r.predicted_j && *r.predicted_j > 0) {
       out += "  predicted " + report::Quantity(*r.predicted_j, "J") + " (" +
-             Signed(r.energy_j / *r.predicted_j - 1) + ")";
+             report::SignedPercent(r.energy_j / *r.predicted_j - 1) + ")";
     }
     out += "\n    " + r.command + "\n";
   }
@@ -195,7 +184,7 @@ std::string RenderHistory(const std::string& path, const std::vector<HistoryRow>
     out += "no completed run with a prediction yet (joulecast track --predict MODEL)\n";
   }
   for (const ProfileError& e : errors) {
-    out += "profile " + e.profile + ": mean absolute error " + Percent(e.mean_abs_error) +
+    out += "profile " + e.profile + ": mean absolute error " + report::Percent(e.mean_abs_error, 1) +
            " over " + std::to_string(e.runs) +
            (e.runs == 1 ? " completed run" : " completed runs") + ", " +
            std::to_string(e.outside_interval) + " outside the interval\n";

@@ -18,12 +18,6 @@ using report::Emissions;
 using report::Quantity;
 using report::WattHours;
 
-std::string Signed(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * fraction);
-  return buf;
-}
-
 std::string Energy(double j) { return Quantity(j, "J") + " (" + WattHours(j) + ")"; }
 
 bool Outside(const TrackedRun& r) {
@@ -72,7 +66,7 @@ std::string Text(const TrackedRun& r, bool md) {
            " to " + Quantity(p.high_j, "J") + ", time " + Duration(p.time_s) + "\n";
     std::optional<double> diff = RelativeDifference(r);
     out += indent + "measured " + Quantity(r.energy_j, "J") +
-           (diff ? ": " + Signed(*diff) + " against the prediction" : "") + "\n";
+           (diff ? ": " + report::SignedPercent(*diff) + " against the prediction" : "") + "\n";
     out += indent +
            (Outside(r) ? b + "outside the prediction interval" + b
                        : std::string("within the prediction interval")) +
