@@ -38,7 +38,7 @@ Result<std::vector<int64_t>> LeastSureIndices(const std::string& design,
   if (count <= 0) return chosen;
   std::vector<const LayerTimingSample*> samples;
   for (const LayerTimingSample& s : timed) samples.push_back(&s);
-  const int block = samples.size() >= 3 ? FitFamily(samples, async).channel_block : 0;
+  const int block = samples.size() >= 3 ? ChooseChannelBlock(samples, async) : 0;
   const std::vector<FamilyTime> committee = FitFamilyFolds(samples, async, block);
   if (committee.empty()) {
     for (int i = 0; i < count; ++i) chosen.push_back(first + i);

@@ -181,6 +181,10 @@ FamilyTime FitWithBestChannelBlock(const std::vector<const LayerTimingSample*>& 
 
 }  // namespace
 
+int ChooseChannelBlock(const std::vector<const LayerTimingSample*>& samples, bool async) {
+  return FitWithBestChannelBlock(samples, async).channel_block;
+}
+
 std::vector<FamilyTime> FitFamilyFolds(const std::vector<const LayerTimingSample*>& samples,
                                        bool async, int channel_block) {
   const size_t folds = std::min<size_t>(5, samples.size());

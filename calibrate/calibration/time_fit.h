@@ -80,6 +80,9 @@ struct TimeFitResult {
 /// REQUIRES: samples not empty.
 FamilyTime FitFamily(const std::vector<const LayerTimingSample*>& samples, bool async);
 
+/// The channel block FitFamily() gives `samples` (0: none).
+int ChooseChannelBlock(const std::vector<const LayerTimingSample*>& samples, bool async);
+
 /// The family fitted without each of 5 folds of `samples` (sample i is in fold i mod 5: samples
 /// come in design order), with `channel_block` fixed: fewer than 3 samples, none. Their
 /// held-out errors are FitFamily()'s cv_mape; where they disagree the data leave the family
