@@ -16,8 +16,10 @@
 //   JOULECAST_FIT_ALL=1             fit and predict every network (in-sample: the model's best)
 //   JOULECAST_NO_OPTIMIZER_TIMINGS  fit the optimizer from the networks, not adam.jsonl
 //   JOULECAST_NO_WORK_ENERGY        power without energy per MAC and per byte
+//   JOULECAST_NO_MATMUL_APART       fp32 matrix products at the convolutions' energy per MAC
 //   JOULECAST_PROFILE=FILE          predict the layer timings with that profile's families
 //   JOULECAST_SHOW_NETWORK=NAME     that network's layers, as predicted
+//   JOULECAST_SHOW_FAMILY=NAME      every layer timing of that family: measured and predicted
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
   if (std::getenv("JOULECAST_FIT_ALL")) train = test = d->networks;
   TimeFitOptions o;
   o.async = true;
+  o.fp32_matmul_apart = !std::getenv("JOULECAST_NO_MATMUL_APART");
   o.idle_w = d->idle_w;
   o.limit_w = d->limit_w;
   // JOULECAST_NO_WORK_ENERGY=1: the busy-time power alone, without energy per MAC and byte.
@@ -74,11 +77,13 @@ int main(int argc, char** argv) {
   for (const auto& [precision, m] : fit->time_models) {
     std::printf("%s: launch %.2f us, device scale conv %.3f linear %.3f memory %.3f, optimizer "
                 "%.3g launches/tensor or %.1f us/tensor + %.1f us/step at %.0f GB/s, step "
-                "overhead %.3f ms, dynamic power %.1f W, %.3g pJ a MAC, %.3g pJ a byte; %zu families\n",
+                "overhead %.3f ms, dynamic power %.1f W, %.3g pJ a MAC (matmul %.3g), %.3g pJ a byte; %zu families\n",
                 precision.c_str(), m.launch_s * 1e6, m.device_scale.conv, m.device_scale.linear,
                 m.device_scale.memory, m.optimizer_launches_per_tensor, m.optimizer_tensor_s * 1e6,
                 m.optimizer_step_s * 1e6, m.optimizer_bytes_per_s / 1e9, m.step_overhead_s * 1e3,
-                m.dynamic_w, m.joules_per_mac * 1e12, m.joules_per_byte * 1e12, m.families.size());
+                m.dynamic_w, m.joules_per_mac * 1e12,
+                m.joules_per_mac_matmul.value_or(m.joules_per_mac) * 1e12,
+                m.joules_per_byte * 1e12, m.families.size());
     for (const auto& [name, f] : m.families) {
       std::printf("  %-22s %4d timings  cv %5.1f%%  floor %6.1f/%6.1f us  %9.1f/%9.1f GMAC/s  %7.1f/%7.1f GB/s  m0 %.3g n0 %.3g k0 %.3g c0 %.3g block %d\n",
                   name.c_str(), f.samples, 100 * f.cv_mape, f.host_fwd_s * 1e6, f.host_bwd_s * 1e6,
@@ -113,6 +118,13 @@ int main(int argc, char** argv) {
     if (!f) continue;
     const auto [pf, pb] = AloneTime(*f, s.layer, m->second.async, ElementBytes(s.precision));
     const double measured = s.forward_s + s.backward_s, ratio = (pf + pb) / measured;
+    if (const char* show = std::getenv("JOULECAST_SHOW_FAMILY"); show && family == show) {
+      std::printf("  %s %s M %8lld N %5lld K %6lld C %5lld  fwd %8.1f/%8.1f us  bwd %8.1f/%8.1f us  "
+                  "total %+6.1f%%\n", family.c_str(), s.precision.c_str(), (long long)s.layer.gemm_m,
+                  (long long)s.layer.gemm_n, (long long)s.layer.gemm_k,
+                  (long long)s.layer.in_channels, s.forward_s * 1e6, pf * 1e6, s.backward_s * 1e6,
+                  pb * 1e6, 100 * (ratio - 1));
+    }
     Sums& sum = by_family[{family, s.precision}];
     ++sum.n;
     sum.abs += std::abs(ratio - 1);

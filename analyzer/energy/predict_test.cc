@@ -297,5 +297,29 @@ TEST(PredictTimePower, AWindowedPoolComputesPerOutput) {
   EXPECT_EQ(PassOps(conv).first, static_cast<double>(conv.work.macs_fwd.value()));
 }
 
+TEST(PredictTimePower, AGpusFp32MatrixProductsHaveTheirOwnEnergyPerMac) {
+  // A conv, flattened, into a matrix product (a linear layer): with joules_per_mac_matmul set,
+  // the linear layer's MACs cost that, the conv's joules_per_mac; unset, both cost the latter.
+  GraphBuilder b;
+  int x = b.Input("x", {2, 1, 4, 4});
+  int c = b.Node(Op::Conv, {x, b.Param("w", {3, 1, 3, 3})}, {{"pads", Is({1, 1, 1, 1})}});
+  int f = b.Node(Op::Flatten, {c});
+  b.Node(Op::Gemm, {f, b.Param("w2", {5, 48}), b.Param("b2", {5})}, {{"transB", testing::I(1)}});
+  const ModelCost cost = Costs(b.g);
+  const LayerCost& conv = cost.layers.at(0);
+  const LayerCost& linear = cost.layers.at(2);
+  ASSERT_EQ(linear.kind, Kind::linear);
+  auto macs = [](const LayerCost& l) {
+    return static_cast<double>(l.work.macs_fwd.value() + l.work.macs_bwd_input.value() +
+                               l.work.macs_bwd_weight.value());
+  };
+  TimeModel m;
+  m.joules_per_mac = 5e-12;
+  EXPECT_NEAR(WorkEnergy(m, linear, 4), macs(linear) * 5e-12, 1e-20);
+  m.joules_per_mac_matmul = 1.6e-11;
+  EXPECT_NEAR(WorkEnergy(m, linear, 4), macs(linear) * 1.6e-11, 1e-20);
+  EXPECT_NEAR(WorkEnergy(m, conv, 4), macs(conv) * 5e-12, 1e-20);
+}
+
 }  // namespace
 }  // namespace joulecast

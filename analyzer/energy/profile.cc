@@ -135,6 +135,9 @@ TimeModel ReadTimeModel(const json& j, const std::string& ptr) {
   if (j.contains("dynamic_w")) m.dynamic_w = Number(j, ptr, "dynamic_w");
   if (j.contains("joules_per_mac")) m.joules_per_mac = Number(j, ptr, "joules_per_mac");
   if (j.contains("joules_per_byte")) m.joules_per_byte = Number(j, ptr, "joules_per_byte");
+  if (j.contains("joules_per_mac_matmul")) {
+    m.joules_per_mac_matmul = Number(j, ptr, "joules_per_mac_matmul");
+  }
   const json& families = Field(j, ptr, "families", json::value_t::object);
   for (auto it = families.begin(); it != families.end(); ++it) {
     const std::string fp = ptr + "/families/" + it.key();
@@ -157,13 +160,17 @@ ordered_json TimeModelJson(const TimeModel& m) {
     optimizer["step_s"] = m.optimizer_step_s;
     optimizer["tensor_s"] = m.optimizer_tensor_s;
   }
-  return {{"async", m.async}, {"launch_s", m.launch_s},
-          {"device_scale", {{"conv", m.device_scale.conv}, {"linear", m.device_scale.linear},
-                            {"memory", m.device_scale.memory}}},
-          {"step_overhead_s", m.step_overhead_s},
-          {"optimizer", optimizer},
-          {"dynamic_w", m.dynamic_w}, {"joules_per_mac", m.joules_per_mac},
-          {"joules_per_byte", m.joules_per_byte}, {"families", families}};
+  ordered_json j = {{"async", m.async}, {"launch_s", m.launch_s},
+                    {"device_scale", {{"conv", m.device_scale.conv},
+                                      {"linear", m.device_scale.linear},
+                                      {"memory", m.device_scale.memory}}},
+                    {"step_overhead_s", m.step_overhead_s},
+                    {"optimizer", optimizer},
+                    {"dynamic_w", m.dynamic_w}, {"joules_per_mac", m.joules_per_mac},
+                    {"joules_per_byte", m.joules_per_byte}};
+  if (m.joules_per_mac_matmul) j["joules_per_mac_matmul"] = *m.joules_per_mac_matmul;
+  j["families"] = families;
+  return j;
 }
 
 ordered_json ModelJson(const LinearModel& m) {

@@ -175,6 +175,7 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   work.time_models["fp32"].families["conv"].c0 = 150;
   work.time_models["fp32"].joules_per_mac = 6e-12;
   work.time_models["fp32"].joules_per_byte = 2e-10;
+  work.time_models["fp32"].joules_per_mac_matmul = 1.8e-11;
   const std::string work_text = ProfileJson(work);
   Result<Profile> work_back = ParseProfile(work_text, "work.json");
   ASSERT_TRUE(work_back.ok()) << work_back.status().message();
@@ -182,8 +183,15 @@ TEST(Profile, SchemaThreeRoundTripsAndNamesBadFields) {
   EXPECT_DOUBLE_EQ(wf.families.at("conv").c0, 150);
   EXPECT_DOUBLE_EQ(wf.joules_per_mac, 6e-12);
   EXPECT_DOUBLE_EQ(wf.joules_per_byte, 2e-10);
+  ASSERT_TRUE(wf.joules_per_mac_matmul.has_value());
+  EXPECT_DOUBLE_EQ(*wf.joules_per_mac_matmul, 1.8e-11);
+  // Absent (bf16 here, and profiles before it): a matmul MAC costs what a convolution's does.
+  EXPECT_FALSE(work_back->time_models.at("bf16").joules_per_mac_matmul.has_value());
+  EXPECT_EQ(text.find("\"joules_per_mac_matmul\""), std::string::npos);
   ExpectErrors(work_text, {{"\"c0\": 150", "\"c0\": -1",
-                            "p.json: /time/fp32/families/conv/c0 must be a number >= 0"}});
+                            "p.json: /time/fp32/families/conv/c0 must be a number >= 0"},
+                           {"\"joules_per_mac_matmul\": 1.8e-11", "\"joules_per_mac_matmul\": -1",
+                            "p.json: /time/fp32/joules_per_mac_matmul must be a number >= 0"}});
 
   ExpectErrors(
       text,

@@ -170,7 +170,10 @@ double WorkEnergy(const TimeModel& model, const LayerCost& layer, int element_by
   if (layer.kind == Kind::shape) return 0;
   const Work& w = layer.work;
   const auto [bytes_fwd, bytes_bwd] = PassBytes(layer, element_bytes);
-  return (D(w.macs_fwd) + D(w.macs_bwd_input) + D(w.macs_bwd_weight)) * model.joules_per_mac +
+  const double per_mac = layer.kind == Kind::linear && model.joules_per_mac_matmul
+                             ? *model.joules_per_mac_matmul
+                             : model.joules_per_mac;
+  return (D(w.macs_fwd) + D(w.macs_bwd_input) + D(w.macs_bwd_weight)) * per_mac +
          (bytes_fwd + bytes_bwd) * model.joules_per_byte;
 }
 

@@ -25,12 +25,15 @@
 // draws active_w, plus dynamic_w while its units are busy, plus what its arithmetic and memory
 // draw for the work they do (per precision):
 //   energy = time x active_w + busy x dynamic_w + MACs x joules_per_mac + bytes x joules_per_byte
+// (a GPU's fp32 matrix products have their own energy per MAC: they run on other units than
+// its TF32 convolutions)
 // (busy = min(sum of device times, time)), capped at time x limit_w. The work terms make power
 // follow utilisation: the same busy time draws more when it does more work.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -94,6 +97,11 @@ struct TimeModel {
   /// most of the device idle (a batch normalisation over 16 channels) draws less than one that
   /// fills it. 0: none (profiles before it).
   double joules_per_mac = 0, joules_per_byte = 0;
+  /// Energy of a matrix product's (a linear layer's) multiply-accumulate where matrix products
+  /// run on other units than convolutions: fp32 on a GPU under PyTorch's defaults, where cuDNN
+  /// convolutions use TF32 tensor cores and cuBLAS matmuls full-precision FP32 cores, which
+  /// spend about three times the energy a MAC (docs/gpu.md). Empty: joules_per_mac.
+  std::optional<double> joules_per_mac_matmul = std::nullopt;
   std::map<std::string, FamilyTime> families;  ///< By model class.
 };
 
@@ -144,8 +152,8 @@ std::pair<double, double> PassBytes(const LayerCost& layer, int element_bytes);
 const FamilyTime* FamilyFor(const TimeModel& model, const std::string& model_class,
                             std::string* used = nullptr);
 
-/// Dynamic energy of a layer's work, both passes: MACs x joules_per_mac + bytes x
-/// joules_per_byte.
+/// Dynamic energy of a layer's work, both passes: MACs x joules_per_mac (a linear layer's:
+/// joules_per_mac_matmul where set) + bytes x joules_per_byte.
 double WorkEnergy(const TimeModel& model, const LayerCost& layer, int element_bytes);
 
 /// A pass of `layer` alone, as calibration times it: {forward, backward} seconds.

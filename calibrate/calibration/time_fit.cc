@@ -328,6 +328,7 @@ struct NetworkTerms {
   std::vector<Kind> kind;
   double params = 0, tensors = 0;
   double macs = 0, bytes = 0;  ///< Work of the layers (both passes); bytes without the optimizer's.
+  double matmul_macs = 0;      ///< The linear layers' share of macs.
 };
 
 NetworkTerms Terms(const TimeModel& model, const ModelCost& cost, int element_bytes) {
@@ -343,7 +344,9 @@ NetworkTerms Terms(const TimeModel& model, const ModelCost& cost, int element_by
     t.dev_bwd.push_back(db);
     t.kind.push_back(l.kind);
     const auto [bf, bb] = PassBytes(l, element_bytes);
-    t.macs += D(l.work.macs_fwd) + D(l.work.macs_bwd_input) + D(l.work.macs_bwd_weight);
+    const double macs = D(l.work.macs_fwd) + D(l.work.macs_bwd_input) + D(l.work.macs_bwd_weight);
+    t.macs += macs;
+    if (l.kind == Kind::linear) t.matmul_macs += macs;
     t.bytes += bf + bb;
   }
   t.params = D(cost.params);
@@ -501,12 +504,22 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
   // joules_per_mac(precision) + bytes x joules_per_byte, on measured time, by non-negative least
   // squares on relative errors. A byte costs the memory the same whatever the precision, and
   // busy time the same clocks; a multiply-accumulate costs each precision's units their own
-  // (TF32 against bf16 tensor cores). On the recorded H200 data, per-precision busy and byte
+  // (TF32 against bf16 tensor cores), and fp32's matrix products theirs where they run on
+  // full-precision cores (TimeFitOptions::fp32_matmul_apart). On the recorded H200 data, per-precision busy and byte
   // terms fitted six bf16 networks no better than shared ones (docs/validation.md).
   std::vector<std::string> names;
   for (const auto& [precision, m] : out.models) names.push_back(precision);
-  // Columns: active, dynamic, per byte, then per MAC for each precision.
-  const size_t k = 3 + names.size();
+  // Columns: active, dynamic, per byte, then per MAC for each precision, then (fp32's matrix
+  // products apart) per fp32 matmul MAC.
+  int matmul_networks = 0;
+  for (size_t i : use) {
+    const NetworkSample& n = networks[i];
+    if (n.precision != "fp32" || !terms.count("fp32")) continue;
+    const NetworkTerms& nt = terms.at("fp32")[i];
+    if (nt.macs > 0 && nt.matmul_macs >= 0.5 * nt.macs) ++matmul_networks;
+  }
+  const bool matmul_apart = options.fp32_matmul_apart && matmul_networks > 0;
+  const size_t k = 3 + names.size() + (matmul_apart ? 1 : 0);
   std::vector<std::vector<double>> rows;
   std::vector<int> networks_at(names.size(), 0);
   for (size_t i : use) {
@@ -522,7 +535,9 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
     x[0] = n.time_s * w;
     x[1] = n.time_s * std::min(1.0, busy / time) * w;
     x[2] = (nt.bytes + it->second.optimizer_bytes_per_param * nt.params) * w;
-    x[3 + p] = nt.macs * w;
+    const bool apart = matmul_apart && n.precision == "fp32";
+    x[3 + p] = (apart ? nt.macs - nt.matmul_macs : nt.macs) * w;
+    if (apart) x[k - 1] = nt.matmul_macs * w;
     rows.push_back(std::move(x));
     ++networks_at[p];
   }
@@ -539,6 +554,7 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
     m.dynamic_w = dynamic;
     m.joules_per_byte = theta[2];
     m.joules_per_mac = theta[3 + (networks_at[p] > 0 ? p : shared)];
+    if (matmul_apart && names[p] == "fp32") m.joules_per_mac_matmul = theta[k - 1];
   }
   out.power = {options.idle_w, active, dynamic, options.limit_w};
   return out;

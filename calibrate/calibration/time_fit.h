@@ -68,6 +68,11 @@ struct TimeFitOptions {
   /// Fit energy per MAC and per byte (TimeModel::joules_per_mac, joules_per_byte); false: the
   /// busy-time power alone, as profiles before them (bench/recorded_fit compares the two).
   bool work_energy = true;
+  /// fp32's matrix products run on other units than its convolutions (a GPU under PyTorch's
+  /// defaults: cuBLAS in full FP32, cuDNN in TF32): fit their energy per MAC apart
+  /// (TimeModel::joules_per_mac_matmul), given a fitted fp32 network with most of its MACs in
+  /// matrix products (an MLP) to tell it from the convolutions'.
+  bool fp32_matmul_apart = false;
 };
 
 struct TimeFitResult {

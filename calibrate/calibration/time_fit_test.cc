@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -154,6 +155,7 @@ HeldOut FitHalfPredictHalf(const RecordedData& d, const std::string& precision,
   }
   TimeFitOptions o;
   o.async = true;
+  o.fp32_matmul_apart = true;  // as a GPU calibration fits
   o.idle_w = d.idle_w;
   o.limit_w = d.limit_w;
   o.work_energy = work_energy;
@@ -254,6 +256,7 @@ TEST(TimeFitTest, RecoversKnownEnergiesPerMacAndPerByte) {
   ASSERT_TRUE(d.ok()) << d.status().message();
   TimeFitOptions o;
   o.async = true;
+  o.fp32_matmul_apart = true;
   o.idle_w = 80;
   o.limit_w = 0;  // no cap: every network's energy shows its work
   Result<TimeFitResult> real = FitTimePower(d->layers, d->networks, o, d->optimizer);
@@ -262,6 +265,7 @@ TEST(TimeFitTest, RecoversKnownEnergiesPerMacAndPerByte) {
   for (auto& [precision, m] : truth) {
     m.dynamic_w = 150;
     m.joules_per_mac = precision == "fp32" ? 6e-12 : 3e-12;
+    if (precision == "fp32") m.joules_per_mac_matmul = 18e-12;  // full-FP32 cores
     m.joules_per_byte = 2e-10;
   }
   const PowerModel power{80, 130, 150, 0};
@@ -281,7 +285,19 @@ TEST(TimeFitTest, RecoversKnownEnergiesPerMacAndPerByte) {
   EXPECT_NEAR(fit->time_models.at("fp32").joules_per_mac / 6e-12, 1, 0.15);
   EXPECT_NEAR(fit->time_models.at("bf16").joules_per_mac / 3e-12, 1, 0.15);
   EXPECT_NEAR(fit->time_models.at("fp32").joules_per_byte / 2e-10, 1, 0.15);
+  ASSERT_TRUE(fit->time_models.at("fp32").joules_per_mac_matmul.has_value());
+  EXPECT_NEAR(*fit->time_models.at("fp32").joules_per_mac_matmul / 18e-12, 1, 0.15);
+  // bf16's matrix products run on the tensor cores its convolutions use: one energy per MAC.
+  EXPECT_FALSE(fit->time_models.at("bf16").joules_per_mac_matmul.has_value());
   EXPECT_LT(fit->networks.cv_mape, 0.03);
+  // Without an MLP among the fitted networks the two cannot be told apart: one energy per MAC.
+  RecordedData no_mlp = made;
+  std::erase_if(no_mlp.networks, [](const NetworkSample& n) {
+    return n.name.find("mlp") != std::string::npos;
+  });
+  Result<TimeFitResult> conv_only = FitTimePower(no_mlp.layers, no_mlp.networks, o, no_mlp.optimizer);
+  ASSERT_TRUE(conv_only.ok()) << conv_only.status().message();
+  EXPECT_FALSE(conv_only->time_models.at("fp32").joules_per_mac_matmul.has_value());
 }
 
 }  // namespace

@@ -381,6 +381,7 @@ Result<TimingOutcome> FitStored(const TimingCalibrationOptions& o, const std::ve
   const bool gpu = CudaIndex(device) >= 0;
   TimeFitOptions fo;
   fo.async = gpu;
+  fo.fp32_matmul_apart = gpu;  // PyTorch's defaults, which calibration keeps (p.tf32 below)
   fo.idle_w = facts.value("idle_w", 0.0);
   fo.limit_w = facts.value("limit_w", 0.0);
   fo.seed = o.seed;
