@@ -130,6 +130,11 @@ std::string Summary(const TimingOutcome& o, const std::string& output) {
                   m.device_scale.memory, m.optimizer_launches_per_tensor, m.step_overhead_s * 1e3,
                   m.dynamic_w, m.joules_per_mac * 1e12, m.joules_per_byte * 1e12);
     s += line;
+    if (m.joules_per_mac_matmul) {
+      std::snprintf(line, sizeof line, "  matrix products apart: %.3g pJ a MAC\n",
+                    *m.joules_per_mac_matmul * 1e12);
+      s += line;
+    }
     if (m.optimizer_tensor_s > 0) {
       std::snprintf(line, sizeof line,
                     "  Adam, timed: %.3g ms a step + %.3g us a tensor on the host, %.3g GB/s\n",
