@@ -82,8 +82,13 @@ def main():
                 print("%-18s skipped (deadline)" % e["name"], flush=True)
                 continue
             t0 = time.monotonic()
+            # A network started near the deadline stops 10 s after it, before run.sh's step
+            # timeout (the deadline + 15 s) kills this script: its record is still written.
+            timeout = args.timeout_s
+            if args.deadline_s:
+                timeout = min(timeout, max(5.0, args.deadline_s + 10 - (t0 - start)))
             try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout_s)
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
                 rc, so, se = r.returncode, r.stdout, r.stderr
             except subprocess.TimeoutExpired as x:
                 rc, so, se = "timeout", "", (x.stderr or b"").decode(errors="replace") \
