@@ -25,10 +25,9 @@
 // draws active_w, plus dynamic_w while its units are busy, plus what its arithmetic and memory
 // draw for the work they do (per precision):
 //   energy = time x active_w + busy x dynamic_w + MACs x joules_per_mac + bytes x joules_per_byte
-// (a GPU's fp32 matrix products have their own energy per MAC: they run on other units than
-// its TF32 convolutions)
 // (busy = min(sum of device times, time)), capped at time x limit_w. The work terms make power
-// follow utilisation: the same busy time draws more when it does more work.
+// follow utilisation: the same busy time draws more when it does more work. A GPU's fp32 matrix
+// products have their own energy per MAC: they run on other units than its TF32 convolutions.
 #pragma once
 
 #include <cstdint>
@@ -100,7 +99,7 @@ struct TimeModel {
   /// Energy of a matrix product's (a linear layer's) multiply-accumulate where matrix products
   /// run on other units than convolutions: fp32 on a GPU under PyTorch's defaults, where cuDNN
   /// convolutions use TF32 tensor cores and cuBLAS matmuls full-precision FP32 cores, which
-  /// spend about three times the energy a MAC (docs/gpu.md). Empty: joules_per_mac.
+  /// spend about three times the energy a MAC (docs/validation.md). Empty: joules_per_mac.
   std::optional<double> joules_per_mac_matmul = std::nullopt;
   std::map<std::string, FamilyTime> families;  ///< By model class.
 };

@@ -505,8 +505,9 @@ Fitted FitContext(const std::map<std::string, TimeModel>& families,
   // squares on relative errors. A byte costs the memory the same whatever the precision, and
   // busy time the same clocks; a multiply-accumulate costs each precision's units their own
   // (TF32 against bf16 tensor cores), and fp32's matrix products theirs where they run on
-  // full-precision cores (TimeFitOptions::fp32_matmul_apart). On the recorded H200 data, per-precision busy and byte
-  // terms fitted six bf16 networks no better than shared ones (docs/validation.md).
+  // full-precision cores (TimeFitOptions::fp32_matmul_apart). On the recorded H200 data,
+  // per-precision busy and byte terms fitted six bf16 networks no better than shared ones
+  // (docs/validation.md).
   std::vector<std::string> names;
   for (const auto& [precision, m] : out.models) names.push_back(precision);
   // Columns: active, dynamic, per byte, then per MAC for each precision, then (fp32's matrix
