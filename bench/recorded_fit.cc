@@ -20,9 +20,13 @@
 //   JOULECAST_PROFILE=FILE          predict the layer timings with that profile's families
 //   JOULECAST_SHOW_NETWORK=NAME     that network's layers, as predicted
 //   JOULECAST_SHOW_FAMILY=NAME      every layer timing of that family: measured and predicted
+//   JOULECAST_WRITE_PROFILE=FILE    the fit as a profile, to predict other measurements with
+//                                   (bench/gpu/compare.py --profile FILE); a bench artefact, not a
+//                                   calibration: shipped profiles come from joulecast calibrate
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -74,6 +78,21 @@ int main(int argc, char** argv) {
   }
   std::printf("%s: %zu layer timings, %zu networks fitted, %zu held out\n", dir.c_str(),
               d->layers.size(), train.size(), test.size());
+  if (const char* path = std::getenv("JOULECAST_WRITE_PROFILE")) {
+    Profile p;
+    p.version = 3;
+    p.device = "cuda:0";
+    p.hardware["gpu"] = "NVIDIA H200 (recorded: " + dir + ")";
+    p.meter_kind = "nvml";
+    p.meter_real = true;
+    p.meter_description = "recorded NVML energy of whole training steps (" + dir + "/README.md)";
+    p.time_models = fit->time_models;
+    p.power = fit->power;
+    p.networks = fit->networks;
+    p.tf32 = "convolutions on, matmul off (PyTorch's defaults)";
+    std::ofstream(path) << ProfileJson(p);
+    std::printf("wrote %s\n", path);
+  }
   for (const auto& [precision, m] : fit->time_models) {
     std::printf("%s: launch %.2f us, device scale conv %.3f linear %.3f memory %.3f, optimizer "
                 "%.3g launches/tensor or %.1f us/tensor + %.1f us/step at %.0f GB/s, step "
