@@ -51,31 +51,36 @@ bool RetriableState(const char* state) {
          s == "40P01" || s == "25P03";
 }
 
-
 // libpq, opened the first time a PostgreSQL study is (dlopen): linked in, it and the libraries
 // it needs (TLS, Kerberos, LDAP) cost every joulecast command 3-4 ms and 5 MB at start-up.
+// The functions used, once: each becomes a pointer of its own type, looked up by its name.
+#define JOULECAST_LIBPQ_FUNCTIONS(X) \
+  X(PQclear) \
+  X(PQcmdTuples) \
+  X(PQconnectdbParams) \
+  X(PQconninfoFree) \
+  X(PQconninfoParse) \
+  X(PQerrorMessage) \
+  X(PQexec) \
+  X(PQexecParams) \
+  X(PQfinish) \
+  X(PQfreemem) \
+  X(PQgetisnull) \
+  X(PQgetlength) \
+  X(PQgetvalue) \
+  X(PQnfields) \
+  X(PQntuples) \
+  X(PQresultErrorField) \
+  X(PQresultErrorMessage) \
+  X(PQresultStatus) \
+  X(PQsetNoticeProcessor) \
+  X(PQstatus) \
+  X(PQtransactionStatus)
+
 struct LibPq {
-  decltype(&::PQclear) PQclear = nullptr;
-  decltype(&::PQcmdTuples) PQcmdTuples = nullptr;
-  decltype(&::PQconnectdbParams) PQconnectdbParams = nullptr;
-  decltype(&::PQconninfoFree) PQconninfoFree = nullptr;
-  decltype(&::PQconninfoParse) PQconninfoParse = nullptr;
-  decltype(&::PQerrorMessage) PQerrorMessage = nullptr;
-  decltype(&::PQexec) PQexec = nullptr;
-  decltype(&::PQexecParams) PQexecParams = nullptr;
-  decltype(&::PQfinish) PQfinish = nullptr;
-  decltype(&::PQfreemem) PQfreemem = nullptr;
-  decltype(&::PQgetisnull) PQgetisnull = nullptr;
-  decltype(&::PQgetlength) PQgetlength = nullptr;
-  decltype(&::PQgetvalue) PQgetvalue = nullptr;
-  decltype(&::PQnfields) PQnfields = nullptr;
-  decltype(&::PQntuples) PQntuples = nullptr;
-  decltype(&::PQresultErrorField) PQresultErrorField = nullptr;
-  decltype(&::PQresultErrorMessage) PQresultErrorMessage = nullptr;
-  decltype(&::PQresultStatus) PQresultStatus = nullptr;
-  decltype(&::PQsetNoticeProcessor) PQsetNoticeProcessor = nullptr;
-  decltype(&::PQstatus) PQstatus = nullptr;
-  decltype(&::PQtransactionStatus) PQtransactionStatus = nullptr;
+#define JOULECAST_LIBPQ_POINTER(name) decltype(&::name) name = nullptr;
+  JOULECAST_LIBPQ_FUNCTIONS(JOULECAST_LIBPQ_POINTER)
+#undef JOULECAST_LIBPQ_POINTER
 };
 
 struct LoadedLibPq {
@@ -98,31 +103,14 @@ const LoadedLibPq& LoadLibPq() {
       *fn = reinterpret_cast<std::remove_pointer_t<decltype(fn)>>(dlsym(handle, name));
       if (!*fn && l.error.empty()) l.error = std::string("libpq.so.5 has no ") + name;
     };
-    Symbol("PQclear", &l.lib.PQclear);
-    Symbol("PQcmdTuples", &l.lib.PQcmdTuples);
-    Symbol("PQconnectdbParams", &l.lib.PQconnectdbParams);
-    Symbol("PQconninfoFree", &l.lib.PQconninfoFree);
-    Symbol("PQconninfoParse", &l.lib.PQconninfoParse);
-    Symbol("PQerrorMessage", &l.lib.PQerrorMessage);
-    Symbol("PQexec", &l.lib.PQexec);
-    Symbol("PQexecParams", &l.lib.PQexecParams);
-    Symbol("PQfinish", &l.lib.PQfinish);
-    Symbol("PQfreemem", &l.lib.PQfreemem);
-    Symbol("PQgetisnull", &l.lib.PQgetisnull);
-    Symbol("PQgetlength", &l.lib.PQgetlength);
-    Symbol("PQgetvalue", &l.lib.PQgetvalue);
-    Symbol("PQnfields", &l.lib.PQnfields);
-    Symbol("PQntuples", &l.lib.PQntuples);
-    Symbol("PQresultErrorField", &l.lib.PQresultErrorField);
-    Symbol("PQresultErrorMessage", &l.lib.PQresultErrorMessage);
-    Symbol("PQresultStatus", &l.lib.PQresultStatus);
-    Symbol("PQsetNoticeProcessor", &l.lib.PQsetNoticeProcessor);
-    Symbol("PQstatus", &l.lib.PQstatus);
-    Symbol("PQtransactionStatus", &l.lib.PQtransactionStatus);
+#define JOULECAST_LIBPQ_LOOKUP(name) Symbol(#name, &l.lib.name);
+    JOULECAST_LIBPQ_FUNCTIONS(JOULECAST_LIBPQ_LOOKUP)
+#undef JOULECAST_LIBPQ_LOOKUP
     return l;
   }();
   return loaded;
 }
+#undef JOULECAST_LIBPQ_FUNCTIONS
 
 // The loaded library. REQUIRES: LoadLibPq() succeeded (PostgresConnection::Open checks).
 const LibPq& Pq() { return LoadLibPq().lib; }

@@ -35,7 +35,6 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 )sql";
 
-
 }  // namespace
 
 std::string DefaultHistoryPath() {

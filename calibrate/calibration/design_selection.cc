@@ -10,11 +10,15 @@ namespace joulecast {
 
 int SpaceFillingTimings(int count) { return std::min(count, std::max(3, (2 * count + 2) / 3)); }
 
-Result<ModelCost> CostOfTimedArchitecture(const std::string& json, int64_t batch,
-                                          bool input_needs_grad) {
+Result<Graph> LoadTimedArchitecture(const std::string& json, int64_t batch) {
   LoadOptions load;
   load.batch = batch;
-  Result<Graph> g = ParseJsonArchitecture(json, "calibration", load);
+  return ParseJsonArchitecture(json, "calibration", load);
+}
+
+Result<ModelCost> CostOfTimedArchitecture(const std::string& json, int64_t batch,
+                                          bool input_needs_grad) {
+  Result<Graph> g = LoadTimedArchitecture(json, batch);
   if (!g.ok()) return g.status();
   CostOptions co;
   co.input_needs_grad = input_needs_grad;
@@ -45,13 +49,13 @@ Result<std::vector<int64_t>> LeastSureIndices(const std::string& design,
     return chosen;
   }
   // Each candidate's spread: the largest minus the smallest log of its predicted time.
+  const int bytes = ElementBytes(timed.empty() ? "fp32" : timed.front().precision);
   std::vector<std::pair<double, int64_t>> spread;
   for (int64_t index = first; index < first + std::max(pool, count); ++index) {
     Result<LayerConfig> c = MakeLayerConfig(design, index, seed, limits);
     if (!c.ok()) return c.status();
     Result<LayerCost> layer = CostOfTimedLayer(c->json, c->batch, c->input_needs_grad);
     if (!layer.ok()) return Status::Error(design + " " + std::to_string(index) + ": " + layer.status().message());
-    const int bytes = ElementBytes(timed.empty() ? "fp32" : timed.front().precision);
     double lo = INFINITY, hi = -INFINITY;
     for (const FamilyTime& f : committee) {
       const auto [fwd, bwd] = AloneTime(f, *layer, async, bytes);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "analyzer/core/costs.h"
+#include "analyzer/core/ir.h"
 #include "analyzer/core/status.h"
 #include "calibrate/calibration/layer_design.h"
 #include "calibrate/calibration/time_fit.h"
@@ -23,6 +24,10 @@ namespace joulecast {
 /// How many of a design's `count` timings fill its space first (the rest are chosen): two
 /// thirds, rounded up, and at least 3 (the committee needs 3 folds).
 int SpaceFillingTimings(int count);
+
+/// A design's or calibration network's JSON architecture loaded at `batch`. Errors: one that
+/// does not load.
+Result<Graph> LoadTimedArchitecture(const std::string& json, int64_t batch);
 
 /// A JSON architecture loaded at `batch` and costed as calibration times it (its input needing a
 /// gradient or not). Errors: an architecture that does not load or cost.

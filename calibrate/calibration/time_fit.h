@@ -14,7 +14,8 @@
 //   4. Power, from the same steps' energy over their measured time: an active power, a dynamic
 //      power while busy, an energy per byte moved and, per precision, an energy per MAC, by
 //      non-negative least squares on relative errors, given each step's predicted device share
-//      and work.
+//      and work; on a GPU, fp32's matrix products their own energy per MAC (full-precision
+//      cores, where its convolutions use TF32 ones).
 // The whole-network error is cross-validated: stages 3 and 4 are refitted without each fold of
 // networks and predict it. Nothing here needs libtorch; tests fit recorded measurements.
 #pragma once

@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "analyzer/core/costs.h"
-#include "analyzer/json/json_frontend.h"
 #include "calibrate/calibration/design_selection.h"
 #include "calibrate/calibration/layer_design.h"
 #include "calibrate/calibration/timing_store.h"
@@ -35,12 +34,6 @@ struct Planned {
   int64_t index = 0;
   std::string precision;
 };
-
-Result<Graph> Load(const std::string& json, int64_t batch) {
-  LoadOptions load;
-  load.batch = batch;
-  return ParseJsonArchitecture(json, "calibration", load);
-}
 
 std::string Ms(double s) {
   char b[32];
@@ -261,7 +254,7 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
     } else if (p.design != "network") {
       Result<LayerConfig> c = MakeLayerConfig(p.design, p.index, o.seed, limits);
       if (!c.ok()) return c.status();
-      Result<Graph> g = Load(c->json, c->batch);
+      Result<Graph> g = LoadTimedArchitecture(c->json, c->batch);
       if (!g.ok()) return Status::Error(p.design + " " + std::to_string(p.index) + ": " + g.status().message());
       LayerTimingOptions t;
       t.device = o.device;
@@ -286,7 +279,7 @@ Result<TimingOutcome> RunTimingCalibration(const TimingCalibrationOptions& o, En
              Ms(row.a) + ", backward " + Ms(row.b);
     } else {
       const NetworkConfig n = MakeNetworkConfig(p.index, o.seed, limits);
-      Result<Graph> g = Load(n.json, n.batch);
+      Result<Graph> g = LoadTimedArchitecture(n.json, n.batch);
       if (!g.ok()) return Status::Error("network " + std::to_string(p.index) + ": " + g.status().message());
       MeasureOptions m;
       m.batch = n.batch;
