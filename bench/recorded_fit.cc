@@ -31,19 +31,11 @@
 #include <string>
 
 #include "analyzer/energy/profile.h"
+#include "analyzer/energy/time_model.h"
 #include "calibrate/calibration/recorded_data.h"
 #include "calibrate/calibration/time_fit.h"
 
 using namespace joulecast;
-
-namespace {
-
-double TrainingMacs(const ModelCost& c) {
-  return static_cast<double>(c.total.macs_fwd.value() + c.total.macs_bwd_input.value() +
-                             c.total.macs_bwd_weight.value());
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : JOULECAST_DEFAULT_GPU_DATA;
@@ -201,7 +193,7 @@ int main(int argc, char** argv) {
     worst[n.precision] = std::max(worst[n.precision], std::abs(ee));
     time_sum[n.precision] += std::abs(te);
     ++count[n.precision];
-    const double macs = TrainingMacs(n.cost);
+    const double macs = TrainingMacs(n.cost.total);
     macs_num[n.precision] += macs / n.energy_j;
     macs_den[n.precision] += macs * macs / (n.energy_j * n.energy_j);
     ratio[n.name][n.precision] = {n.energy_j, e.energy_j};
@@ -219,7 +211,7 @@ int main(int argc, char** argv) {
     const double k = macs_num[precision] / macs_den[precision];
     double macs_err = 0;
     for (const NetworkSample& n : test) {
-      if (n.precision == precision) macs_err += std::abs(k * TrainingMacs(n.cost) / n.energy_j - 1);
+      if (n.precision == precision) macs_err += std::abs(k * TrainingMacs(n.cost.total) / n.energy_j - 1);
     }
     const double mape = by_precision_sum[precision].first / c;
     std::printf("%s held out: %d networks, energy MAPE %.1f%%, worst %.1f%%, time MAPE %.1f%%; "

@@ -69,6 +69,10 @@ std::pair<double, double> Launches(Kind kind) {
 
 int ElementBytes(const std::string& precision) { return precision == "fp32" ? 4 : 2; }
 
+double TrainingMacs(const Work& w) {
+  return D(w.macs_fwd) + D(w.macs_bwd_input) + D(w.macs_bwd_weight);
+}
+
 std::pair<double, double> PassOps(const LayerCost& layer) {
   const Work& w = layer.work;
   if (layer.kind == Kind::pool && (layer.variant == "max" || layer.variant == "avg")) {
@@ -168,13 +172,11 @@ LayerTime PredictLayerTime(const TimeModel& model, const LayerCost& layer, int e
 
 double WorkEnergy(const TimeModel& model, const LayerCost& layer, int element_bytes) {
   if (layer.kind == Kind::shape) return 0;
-  const Work& w = layer.work;
   const auto [bytes_fwd, bytes_bwd] = PassBytes(layer, element_bytes);
   const double per_mac = layer.kind == Kind::linear && model.joules_per_mac_matmul
                              ? *model.joules_per_mac_matmul
                              : model.joules_per_mac;
-  return (D(w.macs_fwd) + D(w.macs_bwd_input) + D(w.macs_bwd_weight)) * per_mac +
-         (bytes_fwd + bytes_bwd) * model.joules_per_byte;
+  return TrainingMacs(layer.work) * per_mac + (bytes_fwd + bytes_bwd) * model.joules_per_byte;
 }
 
 double OptimizerTime(const TimeModel& model, int64_t params, int64_t tensors) {

@@ -142,6 +142,9 @@ int ElementBytes(const std::string& precision);
 /// bench/cpu_kernels.py, part 4); 0 for the other layers.
 std::pair<double, double> PassOps(const LayerCost& layer);
 
+/// Multiply-accumulates of a training step's passes: forward, input and weight gradients.
+double TrainingMacs(const Work& work);
+
 /// Bytes a layer's forward and backward passes move (see the top of this file).
 std::pair<double, double> PassBytes(const LayerCost& layer, int element_bytes);
 

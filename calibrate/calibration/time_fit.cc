@@ -344,7 +344,7 @@ NetworkTerms Terms(const TimeModel& model, const ModelCost& cost, int element_by
     t.dev_bwd.push_back(db);
     t.kind.push_back(l.kind);
     const auto [bf, bb] = PassBytes(l, element_bytes);
-    const double macs = D(l.work.macs_fwd) + D(l.work.macs_bwd_input) + D(l.work.macs_bwd_weight);
+    const double macs = TrainingMacs(l.work);
     t.macs += macs;
     if (l.kind == Kind::linear) t.matmul_macs += macs;
     t.bytes += bf + bb;
